@@ -1,0 +1,109 @@
+"""The HTTP API conventions shared by every function: the spec's error shape, 404/405, 413.
+
+Each function builds its resolver with `build_resolver` and exposes `entrypoint(resolver)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from liveops.errors import LiveopsError, error_body
+from liveops.settings import get_settings
+
+logger = Logger(service="liveops")
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        headers=headers or {},
+    )
+
+
+def error_response(error: LiveopsError) -> Response:
+    return json_response(error.status, error.body(), error.headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part != "body"]
+        details.append({"field": ".".join(loc), "message": err.get("msg", "invalid")})
+    return details
+
+
+def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
+    # Powertools has no 405 of its own; its route table tells which methods the path has.
+    routes = app._static_routes + app._dynamic_routes
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
+def build_resolver(**kwargs: Any) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True, **kwargs)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(exc: RequestValidationError) -> Response:
+        details = _validation_details(exc)
+        first = details[0] if details else {"field": "", "message": "invalid request"}
+        where = f"{first['field']}: " if first["field"] else ""
+        return json_response(400, error_body("invalid_request", f"{where}{first['message']}", details))
+
+    @app.exception_handler(LiveopsError)
+    def _liveops_error(exc: LiveopsError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_exc: RecursionError) -> Response:
+        return json_response(400, error_body("invalid_json", "the JSON body is nested too deeply"))
+
+    @app.not_found
+    def _not_found(_exc: NotFoundError) -> Response:
+        path = app.current_event.path
+        allowed = _allowed_methods(app, path)
+        if allowed:
+            return json_response(
+                405,
+                error_body("method_not_allowed", f"{app.current_event.http_method} is not allowed on {path}"),
+                {"Allow": ", ".join(allowed)},
+            )
+        return json_response(404, error_body("not_found", f"no route for {path}"))
+
+    return app
+
+
+def body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4
+    return len(body.encode("utf-8")) if not body.isascii() else len(body)
+
+
+def entrypoint(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler: refuses oversized bodies before anything parses them, then routes."""
+    limit = get_settings().max_body_bytes
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        size = body_size(event)
+        if size > limit:
+            body = error_body("payload_too_large", f"the request body is {size} bytes; at most {limit}")
+            return {"statusCode": 413, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+        if event.get("isBase64Encoded") and event.get("body"):
+            # decode once here so that routes and validation see the raw JSON text
+            try:
+                event = {**event, "body": base64.b64decode(event["body"]).decode("utf-8"), "isBase64Encoded": False}
+            except (ValueError, UnicodeDecodeError):
+                body = error_body("invalid_body", "the request body is not valid UTF-8")
+                return {"statusCode": 400, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+        return app.resolve(event, context)
+
+    return handler

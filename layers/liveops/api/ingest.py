@@ -1,0 +1,166 @@
+"""POST /v1/telemetry/batch: authenticate, validate, hash, correct clock skew, enqueue durably."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+from liveops.api.http import build_resolver
+from liveops.domain.hashing import user_hash
+from liveops.domain.ingest import CompiledApp, queue_messages, validate_batch
+from liveops.errors import BadRequest, Conflict, LiveopsError, Unavailable
+from liveops.models.telemetry import BatchAccepted, BatchIn, ErrorResponse
+from liveops.settings import Settings
+
+logger = Logger(service="liveops")
+metrics = Metrics(namespace="liveops", service="ingest")
+
+IDEMPOTENCY_KEY_MAX = 255
+
+
+class Authenticator(Protocol):
+    def authenticate(self, api_key: str | None) -> tuple[CompiledApp, bytes]: ...
+
+
+class Queue(Protocol):
+    def send(self, bodies: list[bytes]) -> None: ...
+
+
+@dataclass
+class IngestService:
+    directory: Authenticator
+    queue: Queue
+    settings: Settings
+    persistence: BasePersistenceLayer | None = None
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        self.idempotency = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="body_sha256",
+            expires_after_seconds=self.settings.idempotency_ttl_seconds,
+            raise_on_no_idempotency_key=True,
+        )
+        if self.persistence is not None:
+            self._accept_once = idempotent_function(
+                self._accept,
+                data_keyword_argument="request",
+                persistence_store=self.persistence,
+                config=self.idempotency,
+            )
+
+    def handle(
+        self, batch: BatchIn, raw_body: str, api_key: str | None, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """The 202 response body; raises LiveopsError for every refusal."""
+        app, hash_key = self.directory.authenticate(api_key)
+        request = {"app_id": app.config.app_id}
+        if idempotency_key is None:
+            return self._accept(request=request, batch=batch, app=app, hash_key=hash_key)
+        if self.persistence is None:
+            raise Unavailable("idempotency is not configured")
+        request["key"] = f"{app.config.app_id}:{idempotency_key}"
+        request["body_sha256"] = hashlib.sha256(raw_body.encode("utf-8")).hexdigest()
+        try:
+            body = self._accept_once(request=request, batch=batch, app=app, hash_key=hash_key)
+        except IdempotencyValidationError:
+            raise Conflict(
+                "this Idempotency-Key was already used with a different body",
+                code="idempotency_key_reused",
+                status=422,
+            ) from None
+        except IdempotencyAlreadyInProgressError:
+            raise Conflict(
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+                code="idempotency_in_progress",
+                headers={"Retry-After": "1"},
+            ) from None
+        except IdempotencyPersistenceLayerError as exc:
+            raise Unavailable("the idempotency store is unreachable; retry later") from exc
+        return dict(body)
+
+    def _accept(self, *, request: dict[str, Any], batch: BatchIn, app: CompiledApp, hash_key: bytes) -> dict[str, Any]:
+        received_ms = int(self.clock() * 1000)
+        batch_id = f"{received_ms:013x}{secrets.token_hex(8)}"
+        validated = validate_batch(
+            batch,
+            app,
+            batch_id=batch_id,
+            received_at_ms=received_ms,
+            user_hash=user_hash(hash_key, batch.user_id) if batch.user_id is not None else None,
+            max_payload_bytes=self.settings.max_payload_bytes,
+            max_future_ms=self.settings.max_future_skew_hours * 3_600_000,
+        )
+        if validated.events:
+            # raises Unavailable (503): nothing is acknowledged unless every message is queued
+            self.queue.send(queue_messages(validated, self.settings.queue_message_max_bytes))
+        accepted = len(validated.events)
+        logger.info(
+            "batch accepted",
+            extra={"app_id": request["app_id"], "batch_id": batch_id, "accepted": accepted,
+                   "rejected": len(validated.rejected)},
+        )
+        metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=accepted)
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=len(validated.rejected))
+        return {"batch_id": batch_id, "accepted": accepted, "rejected": validated.rejected}
+
+
+def build_app(service: Callable[[], IngestService]) -> APIGatewayHttpResolver:
+    """The ingest resolver; `service` is called on the first request (keeps imports cheap)."""
+    app = build_resolver()
+
+    @app.post(
+        "/v1/telemetry/batch",
+        summary="Send a batch of telemetry events",
+        description=(
+            "Validates each event against the app's taxonomy on its own and enqueues the accepted ones. "
+            "A 202 means the accepted events are durably queued. Send `Idempotency-Key` to make retries safe."
+        ),
+        tags=["telemetry"],
+        security=[{"ApiKey": []}],
+        responses={
+            202: {"description": "Accepted (possibly with per-event rejections)",
+                  "content": {"application/json": {"model": BatchAccepted}}},
+            400: {"description": "Invalid envelope", "content": {"application/json": {"model": ErrorResponse}}},
+            401: {"description": "Missing or invalid key", "content": {"application/json": {"model": ErrorResponse}}},
+            413: {"description": "Body over 1 MiB", "content": {"application/json": {"model": ErrorResponse}}},
+            422: {"description": "Idempotency-Key reused with another body",
+                  "content": {"application/json": {"model": ErrorResponse}}},
+            503: {"description": "Queue unreachable; retry after Retry-After seconds",
+                  "content": {"application/json": {"model": ErrorResponse}}},
+        },
+    )
+    def post_batch(
+        batch: Annotated[BatchIn, Body()],
+        x_api_key: Annotated[str | None, Header(description="the app's client key")] = None,
+        idempotency_key: Annotated[
+            str | None, Header(max_length=IDEMPOTENCY_KEY_MAX, description="makes retries safe")
+        ] = None,
+    ) -> Response[BatchAccepted]:
+        if idempotency_key is not None and not idempotency_key.strip():
+            raise BadRequest("Idempotency-Key must not be blank", code="invalid_idempotency_key")
+        try:
+            body = service().handle(batch, app.current_event.body or "", x_api_key, idempotency_key)
+        except LiveopsError as exc:
+            if exc.status >= 500:
+                logger.warning("batch not accepted", extra={"code": exc.code, "reason": exc.message})
+            raise
+        return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+
+    return app

@@ -1,0 +1,29 @@
+"""AWS clients for the handlers' wiring: one cached client per service and purpose.
+
+Only the wiring (function handlers, CLI, local stack) calls this; domain logic never builds
+clients and storage adapters receive them. AWS_ENDPOINT_URL (set by the local stack) sends every
+client to the moto server.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Client-facing paths fail fast so that the caller can answer 503 and the client retries;
+# background jobs can wait longer.
+FAST = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+PATIENT = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=60)
+
+
+@lru_cache(maxsize=None)
+def client(service: str, *, patient: bool = False) -> Any:
+    return boto3.session.Session().client(service, config=PATIENT if patient else FAST)  # type: ignore[call-overload]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests and the local stack switch endpoints)."""
+    client.cache_clear()

@@ -1,0 +1,195 @@
+"""Validation of a telemetry batch against an app: pure logic, no AWS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from liveops.domain.event_schema import EventValidator, compile_taxonomy
+from liveops.errors import BadRequest
+from liveops.models.app_config import AppConfig
+from liveops.models.telemetry import BatchIn
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class CompiledApp:
+    """An app config prepared for the hot path (compiled once per config version)."""
+
+    config: AppConfig
+    validators: dict[str, EventValidator]
+    envelope_dims: tuple[tuple[str, str], ...]  # (dimension name, envelope field)
+    payload_dims: tuple[tuple[str, str], ...]  # (dimension name, payload field)
+    platforms: frozenset[str]
+
+    @classmethod
+    def build(cls, config: AppConfig) -> CompiledApp:
+        specs = config.dimension_specs()
+        return cls(
+            config=config,
+            validators=compile_taxonomy(config),
+            envelope_dims=tuple((d.name, d.source) for d in specs if not d.source.startswith("payload.")),
+            payload_dims=tuple(
+                (d.name, d.source.removeprefix("payload.")) for d in specs if d.source.startswith("payload.")
+            ),
+            platforms=frozenset(config.platforms),
+        )
+
+
+@dataclass
+class ValidatedBatch:
+    """What the ingest function enqueues: a header shared by the batch and one JSON blob per event."""
+
+    header: dict[str, Any]
+    events: list[bytes] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _parse_time(value: Any) -> int | None:
+    if type(value) is not str or len(value) > 64:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return to_ms(moment)
+
+
+def validate_batch(
+    batch: BatchIn,
+    app: CompiledApp,
+    *,
+    batch_id: str,
+    received_at_ms: int,
+    user_hash: str | None,
+    max_payload_bytes: int,
+    max_future_ms: int = 24 * HOUR_MS,
+) -> ValidatedBatch:
+    """Check every event on its own; raise BadRequest only for envelope problems."""
+    if batch.platform not in app.platforms:
+        raise BadRequest(
+            f"unknown platform {batch.platform!r}; this app accepts {', '.join(sorted(app.platforms))}",
+            code="unknown_platform",
+            details=[{"field": "platform"}],
+        )
+    sent_at_ms = to_ms(batch.sent_at) if batch.sent_at is not None else None
+    skew_ms = received_at_ms - sent_at_ms if sent_at_ms is not None else 0
+    envelope = {"platform": batch.platform, "client_version": batch.client_version,
+                "content_version": batch.content_version}
+    result = ValidatedBatch(
+        header={
+            "v": 1,
+            "app_id": app.config.app_id,
+            "batch_id": batch_id,
+            "received_at": received_at_ms,
+            "sent_at": sent_at_ms,
+            "session_id": batch.session_id,
+            "user_hash": user_hash,
+            "platform": batch.platform,
+            "client_version": batch.client_version,
+            "content_version": batch.content_version,
+            "dims": {name: envelope[source] for name, source in app.envelope_dims
+                     if envelope[source] is not None},
+        }
+    )
+    oldest_ms = received_at_ms - app.config.max_event_age_days * DAY_MS
+    newest_ms = received_at_ms + max_future_ms
+    validators = app.validators
+    payload_dims = app.payload_dims
+    seen_ids: set[str] = set()
+    rejected = result.rejected
+    accepted = result.events
+
+    def reject(index: int, code: str, message: str) -> None:
+        rejected.append({"index": index, "code": code, "message": message})
+
+    for index, event in enumerate(batch.events):
+        if type(event) is not dict:
+            reject(index, "invalid_event", "an event must be a JSON object")
+            continue
+        event_id = event.get("event_id")
+        if type(event_id) is not str or not 0 < len(event_id) <= 128:
+            reject(index, "invalid_event_id", "event_id must be a string of 1 to 128 characters")
+            continue
+        if event_id in seen_ids:
+            reject(index, "duplicate_event_id", f"event_id {event_id!r} appears earlier in this batch")
+            continue
+        unknown_keys = event.keys() - {"event_id", "event_type", "event_time", "payload"}
+        if unknown_keys:
+            reject(index, "invalid_event", f"unknown event keys: {', '.join(sorted(map(str, unknown_keys)))}")
+            continue
+        event_type = event.get("event_type")
+        validator = validators.get(event_type) if type(event_type) is str else None
+        if validator is None:
+            reject(index, "unknown_event_type", f"event_type {event_type!r} is not in this app's taxonomy")
+            continue
+        client_ms = _parse_time(event.get("event_time"))
+        if client_ms is None:
+            reject(index, "invalid_event_time", "event_time must be an ISO 8601 date-time with a UTC offset")
+            continue
+        event_ms = client_ms + skew_ms
+        if event_ms > newest_ms:
+            reject(index, "event_time_in_future", "event_time is more than 24 hours ahead of the server")
+            continue
+        if event_ms < oldest_ms:
+            reject(index, "event_too_old",
+                   f"event_time is older than {app.config.max_event_age_days} days (max_event_age_days)")
+            continue
+        payload = event.get("payload", {})
+        if payload is None:
+            payload = {}
+        if type(payload) is not dict:
+            reject(index, "invalid_payload", "payload must be a JSON object")
+            continue
+        problems = validator.problems(payload)
+        if problems:
+            reject(index, problems[0][0], "; ".join(message for _, message in problems))
+            continue
+        payload_json = orjson.dumps(payload)
+        if len(payload_json) > max_payload_bytes:
+            reject(index, "payload_too_large", f"payload is {len(payload_json)} bytes; at most {max_payload_bytes}")
+            continue
+        seen_ids.add(event_id)
+        row: dict[str, Any] = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "event_time": event_ms,
+            "client_event_time": client_ms,
+            "payload": orjson.Fragment(payload_json),
+        }
+        if payload_dims:
+            dims = {name: payload[source] for name, source in payload_dims if payload.get(source) is not None}
+            if dims:
+                row["dims"] = {name: value if type(value) is str else orjson.dumps(value).decode()
+                               for name, value in dims.items()}
+        accepted.append(orjson.dumps(row))
+    return result
+
+
+def queue_messages(batch: ValidatedBatch, max_bytes: int) -> list[bytes]:
+    """Split the accepted events into queue message bodies of at most `max_bytes` each."""
+    head = orjson.dumps(batch.header)[:-1] + b',"events":['
+    tail = b"]}"
+    messages: list[bytes] = []
+    chunk: list[bytes] = []
+    size = len(head) + len(tail)
+    for event in batch.events:
+        if chunk and size + len(event) + 1 > max_bytes:
+            messages.append(head + b",".join(chunk) + tail)
+            chunk, size = [], len(head) + len(tail)
+        chunk.append(event)
+        size += len(event) + 1
+    if chunk:
+        messages.append(head + b",".join(chunk) + tail)
+    return messages

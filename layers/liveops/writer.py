@@ -44,9 +44,10 @@ class RawEventWriter:
             processor.process()
             failed = self._write(parsed)
             if failed:
-                for record in [r for r in processor.success_messages if r.message_id in failed]:
+                # Powertools keeps successes as raw records and failures as data classes
+                for record in [r for r in processor.success_messages if r["messageId"] in failed]:
                     processor.success_messages.remove(record)
-                    processor.failure_handler(record, failed[record.message_id])
+                    processor.failure_handler(SQSRecord(record), failed[record["messageId"]])
         return dict(processor.response())
 
     def _write(self, parsed: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]) -> dict[str, Any]:

@@ -14,11 +14,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, SecurityScheme
 
 from liveops.errors import LiveopsError, error_body
 from liveops.settings import get_settings
 
 logger = Logger(service="liveops")
+
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "ApiKey": APIKey(name="X-Api-Key", **{"in": APIKeyIn.header}),
+    "BearerAuth": HTTPBearer(description="admin/metrics token with a role: viewer, editor or admin"),
+}
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -50,6 +56,7 @@ def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
 
 def build_resolver(**kwargs: Any) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, **kwargs)
+    app.configure_openapi(title="liveops", security_schemes=SECURITY_SCHEMES)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response:

@@ -1,0 +1,62 @@
+# liveops - every target installs what it needs; `make dev` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup dev test test-unit test-integration test-e2e lint format bench validate openapi clean
+
+setup: $(STAMP)
+
+# reinstall only when the project's dependencies change
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+dev: setup
+	$(BIN)/liveops dev
+
+test: setup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+
+test-unit: setup
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
+
+test-e2e: setup
+	$(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check layers functions tests
+	$(BIN)/ruff format --check layers functions tests
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format layers functions tests
+	$(BIN)/ruff check --fix layers functions tests
+
+bench: setup
+	$(BIN)/python tests/bench/run.py
+
+openapi: setup
+	$(BIN)/liveops openapi -o docs/openapi.json
+
+# aws-sam-cli pins old boto3/pydantic: it gets its own virtual environment
+$(SAM_VENV)/.installed:
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+	@touch $@
+
+validate: setup $(SAM_VENV)/.installed
+	$(BIN)/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

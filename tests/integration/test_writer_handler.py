@@ -1,0 +1,144 @@
+"""The writer function against moto: SQS batches -> Parquet partitions, partial failures."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from liveops import aws
+from tests.integration.conftest import AwsStack
+from tests.integration.helpers import Api, batch, drain, event
+
+HOUR_MS = 3_600_000
+T0 = 1_764_756_000_000  # 2025-12-03T10:00:00Z
+
+
+def message(app: str, events: list[dict[str, Any]], received: int = T0, batch_id: str = "b1") -> dict[str, Any]:
+    return {"v": 1, "app_id": app, "batch_id": batch_id, "received_at": received, "sent_at": None,
+            "session_id": "s", "user_hash": "u" * 64, "platform": "web", "client_version": "1.0",
+            "content_version": None, "dims": {"platform": "web"}, "events": events}
+
+
+def raw_event(event_id: str, t: int, **payload: Any) -> dict[str, Any]:
+    return {"event_id": event_id, "event_type": "run_end", "event_time": t, "client_event_time": t,
+            "payload": payload or {"outcome": "win", "score": 3}}
+
+
+def sqs_event(bodies: list[Any]) -> dict[str, Any]:
+    return {"Records": [
+        {"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": b if isinstance(b, str) else json.dumps(b),
+         "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
+        for i, b in enumerate(bodies)]}
+
+
+def lake_rows(stack: AwsStack) -> dict[str, list[dict[str, Any]]]:
+    s3 = aws.client("s3")
+    bucket = stack.env["LAKE_BUCKET"]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for obj in s3.list_objects_v2(Bucket=bucket, Prefix="raw/events/").get("Contents", []):
+        data = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+        found[obj["Key"]] = pq.read_table(io.BytesIO(data)).to_pylist()
+    return found
+
+
+def writer(stack: AwsStack) -> Any:
+    return stack.function("WriterFunction")
+
+
+def test_one_file_per_partition_with_registered_partitions(stack: AwsStack) -> None:
+    bodies = [
+        message("app-a", [raw_event("e1", T0 + 1), raw_event("e2", T0 + HOUR_MS + 5)]),
+        message("app-a", [raw_event("e3", T0 + 2)], batch_id="b2"),
+        message("app-b", [raw_event("e4", T0 + 3)], batch_id="b3"),
+    ]
+    result = writer(stack).invoke(sqs_event(bodies))
+    assert result == {"batchItemFailures": []}
+    files = lake_rows(stack)
+    by_partition = {key.rsplit("/", 1)[0]: sorted(r["event_id"] for r in rows) for key, rows in files.items()}
+    assert by_partition == {
+        "raw/events/app_id=app-a/dt=2025-12-03/hour=10": ["e1", "e3"],
+        "raw/events/app_id=app-a/dt=2025-12-03/hour=11": ["e2"],
+        "raw/events/app_id=app-b/dt=2025-12-03/hour=10": ["e4"],
+    }
+    glue = aws.client("glue")
+    partitions = glue.get_partitions(DatabaseName=stack.env["GLUE_DATABASE"], TableName="raw_events")["Partitions"]
+    assert sorted(tuple(p["Values"]) for p in partitions) == [
+        ("app-a", "2025-12-03", "10"), ("app-a", "2025-12-03", "11"), ("app-b", "2025-12-03", "10")]
+    location = {tuple(p["Values"]): p["StorageDescriptor"]["Location"] for p in partitions}
+    assert location[("app-b", "2025-12-03", "10")] == (
+        f"s3://{stack.env['LAKE_BUCKET']}/raw/events/app_id=app-b/dt=2025-12-03/hour=10/")
+
+
+def test_duplicates_in_a_batch_are_dropped_keeping_the_earliest(stack: AwsStack) -> None:
+    late = message("app-a", [raw_event("dup", T0 + 10, outcome="loss")], received=T0 + 500, batch_id="late")
+    early = message("app-a", [raw_event("dup", T0 + 10, outcome="win")], received=T0 + 100, batch_id="early")
+    assert writer(stack).invoke(sqs_event([late, early])) == {"batchItemFailures": []}
+    rows = [r for rs in lake_rows(stack).values() for r in rs]
+    assert len(rows) == 1
+    assert rows[0]["batch_id"] == "early" and rows[0]["attrs"] == [("outcome", "win")]
+
+
+def test_a_bad_message_fails_alone(stack: AwsStack) -> None:
+    bodies = ["not json", message("app-a", [raw_event("ok", T0)]), {"v": 2}]
+    result = writer(stack).invoke(sqs_event(bodies))
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m0", "m2"]
+    rows = [r["event_id"] for rs in lake_rows(stack).values() for r in rs]
+    assert rows == ["ok"]
+
+
+def test_a_failed_partition_write_fails_only_its_messages(stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from liveops import wiring
+
+    lake = wiring.raw_event_writer()._lake
+    original = lake.write
+
+    def flaky(group: Any) -> str:
+        if group.key.app_id == "broken":
+            raise OSError("S3 unavailable")
+        return original(group)
+
+    monkeypatch.setattr(lake, "write", flaky)
+    bodies = [message("fine", [raw_event("a", T0)]), message("broken", [raw_event("b", T0)], batch_id="x")]
+    result = wiring.raw_event_writer().handle(sqs_event(bodies))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert [r["event_id"] for rs in lake_rows(stack).values() for r in rs] == ["a"]
+
+
+def test_redelivery_of_the_same_messages_overwrites_the_same_file(stack: AwsStack) -> None:
+    bodies = [message("app-a", [raw_event("e1", T0)])]
+    writer(stack).invoke(sqs_event(bodies))
+    writer(stack).invoke(sqs_event(bodies))
+    files = lake_rows(stack)
+    assert len(files) == 1 and [r["event_id"] for r in next(iter(files.values()))] == ["e1"]
+
+
+def test_ingest_to_lake_round_trip(stack: AwsStack, game: str) -> None:
+    api = Api()
+    events = [event(run_id=f"r{i}", outcome="loss", score=i, duration_ms=1.5 * i, boss_defeated=i % 2 == 0,
+                    challenge_id="daily-é") for i in range(50)]
+    status, _, answer = api.call("POST", "/v1/telemetry/batch", batch(events, sent_at=events[0]["event_time"]),
+                                 {"x-api-key": game})
+    assert status == 202 and answer["accepted"] == 50
+    queue = stack.env["EVENTS_QUEUE_URL"]
+    sqs = aws.client("sqs")
+    got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    records = sqs_event([m["Body"] for m in got])
+    assert writer(stack).invoke(records) == {"batchItemFailures": []}
+    drain(queue)
+    rows = sorted((r for rs in lake_rows(stack).values() for r in rs), key=lambda r: r["nums"][0][1])
+    assert [r["event_id"] for r in rows] == [e["event_id"] for e in events]
+    first = rows[1]
+    assert dict(first["dims"]) == {"platform": "web", "client_version": "1.2.0", "challenge_id": "daily-é"}
+    assert dict(first["nums"]) == {"score": 1.0, "duration_ms": 1.5}
+    assert dict(first["attrs"]) == {"run_id": "r1", "outcome": "loss", "boss_defeated": "false",
+                                    "challenge_id": "daily-é"}
+    assert json.loads(first["payload"])["challenge_id"] == "daily-é"
+    assert first["user_hash"] and len(first["user_hash"]) == 64
+    assert first["batch_id"] == answer["batch_id"]
+    assert uuid.UUID(first["event_id"])

@@ -13,7 +13,6 @@ from liveops import wiring
 from liveops.cli.connect import read_state
 from liveops.cli.http_client import JsonClient
 from liveops.cli.output import fail
-from liveops.demo.scenarios import make_batches
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
+    from liveops.demo.scenarios import make_batches
+
     if args.rate <= 0:
         return fail("--rate must be positive", 2)
     state = read_state(Path(args.state_dir))

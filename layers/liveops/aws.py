@@ -7,7 +7,7 @@ client to the moto server.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -19,9 +19,9 @@ FAST = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2
 PATIENT = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=60)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str, *, patient: bool = False) -> Any:
-    return boto3.session.Session().client(service, config=PATIENT if patient else FAST)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, config=PATIENT if patient else FAST)
 
 
 def reset_clients() -> None:

@@ -45,8 +45,9 @@ class RawEventWriter:
             failed = self._write(parsed)
             if failed:
                 # Powertools keeps successes as raw records and failures as data classes
-                for record in [r for r in processor.success_messages if r["messageId"] in failed]:
-                    processor.success_messages.remove(record)
+                raw: list[dict[str, Any]] = processor.success_messages  # type: ignore[assignment]
+                for record in [r for r in raw if r["messageId"] in failed]:
+                    raw.remove(record)
                     processor.failure_handler(SQSRecord(record), failed[record["messageId"]])
         return dict(processor.response())
 
@@ -71,5 +72,7 @@ class RawEventWriter:
             for group in written:
                 failed.update(dict.fromkeys(group.message_ids, info))
         rows = sum(sum(1 for r in g.rows if r is not None) for g in written)
-        logger.info("batch written", extra={"partitions": len(written), "rows": rows, "failed_messages": len(failed)})
+        logger.info(
+            "batch written", extra={"partitions": len(written), "rows": rows, "failed_messages": len(failed)}
+        )
         return failed

@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +95,18 @@ def bench_ingest() -> list[Row]:
     service = IngestService(directory=StubDirectory(app), queue=StubQueue(), settings=Settings())
     handler = entrypoint(build_app(lambda: service))
     event = {
-        "version": "2.0", "routeKey": "ANY /v1/telemetry/batch", "rawPath": "/v1/telemetry/batch",
-        "rawQueryString": "", "headers": {"x-api-key": "k", "content-type": "application/json"},
-        "requestContext": {"http": {"method": "POST", "path": "/v1/telemetry/batch", "sourceIp": "127.0.0.1"},
-                           "stage": "$default", "requestId": "r"},
-        "body": raw, "isBase64Encoded": False,
+        "version": "2.0",
+        "routeKey": "ANY /v1/telemetry/batch",
+        "rawPath": "/v1/telemetry/batch",
+        "rawQueryString": "",
+        "headers": {"x-api-key": "k", "content-type": "application/json"},
+        "requestContext": {
+            "http": {"method": "POST", "path": "/v1/telemetry/batch", "sourceIp": "127.0.0.1"},
+            "stage": "$default",
+            "requestId": "r",
+        },
+        "body": raw,
+        "isBase64Encoded": False,
     }
     result = handler(event, None)
     assert result["statusCode"] == 202, result
@@ -107,14 +114,35 @@ def bench_ingest() -> list[Row]:
     full = best_of(lambda: handler(event, None), repeat=5, number=40)
     floor = best_of(lambda: orjson.loads(raw), repeat=5, number=40)
     batch = BatchIn.model_validate_json(raw)
-    domain = best_of(lambda: queue_messages(validate_batch(batch, app, batch_id="b", received_at_ms=int(
-        time.time() * 1000), user_hash=None, max_payload_bytes=16384), 240 * 1024), repeat=5, number=40)
+    domain = best_of(
+        lambda: queue_messages(
+            validate_batch(
+                batch,
+                app,
+                batch_id="b",
+                received_at_ms=int(time.time() * 1000),
+                user_hash=None,
+                max_payload_bytes=16384,
+            ),
+            240 * 1024,
+        ),
+        repeat=5,
+        number=40,
+    )
     return [
-        ("ingest: 500-event batch, handler end to end", f"{full * 1000:.2f} ms/batch = {500 / full:,.0f} ev/s",
-         f"floor (orjson parse only) {floor * 1000:.2f} ms = {500 / floor:,.0f} ev/s; ratio {full / floor:.1f}x",
-         "≥ 100k ev/s, ≤ 5 ms, ≤ 3x floor"),
-        ("ingest: validate + build queue messages only", f"{domain * 1000:.2f} ms/batch",
-         f"{len(raw) / 1024:.0f} KiB body", "-"),
+        (
+            "ingest: 500-event batch, handler end to end",
+            f"{full * 1000:.2f} ms/batch = {500 / full:,.0f} ev/s",
+            f"floor (orjson parse only) {floor * 1000:.2f} ms = {500 / floor:,.0f} ev/s; "
+            f"ratio {full / floor:.1f}x",
+            "≥ 100k ev/s, ≤ 5 ms, ≤ 3x floor",
+        ),
+        (
+            "ingest: validate + build queue messages only",
+            f"{domain * 1000:.2f} ms/batch",
+            f"{len(raw) / 1024:.0f} KiB body",
+            "-",
+        ),
     ]
 
 
@@ -129,14 +157,30 @@ def bench_writer() -> list[Row]:
     now_ms = int(time.time() * 1000)
     records = []
     for i in range(20):  # 20 messages x 500 events: a full writer batch of 10k events
-        validated = validate_batch(batch, app, batch_id=f"b{i}", received_at_ms=now_ms + i, user_hash="u" * 64,
-                                   max_payload_bytes=16384)
+        validated = validate_batch(
+            batch,
+            app,
+            batch_id=f"b{i}",
+            received_at_ms=now_ms + i,
+            user_hash="u" * 64,
+            max_payload_bytes=16384,
+        )
         # fresh ids per message, as distinct batches would carry
         for body in queue_messages(validated, 10 * 1024 * 1024):
             text = body.decode().replace('"event_id":"', f'"event_id":"{i}-')
-            records.append({"messageId": str(uuid.uuid4()), "receiptHandle": "r", "body": text, "attributes": {},
-                            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                            "eventSourceARN": "arn:aws:sqs:us-east-1:1:q", "awsRegion": "us-east-1"})
+            records.append(
+                {
+                    "messageId": str(uuid.uuid4()),
+                    "receiptHandle": "r",
+                    "body": text,
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "md5OfBody": "",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:1:q",
+                    "awsRegion": "us-east-1",
+                }
+            )
     events = sum(len(parse_message(r["body"])[1]) for r in records)
 
     class MemoryLake:
@@ -160,8 +204,12 @@ def bench_writer() -> list[Row]:
     parsed = [(r["messageId"], *parse_message(r["body"])) for r in records]
     grouping = best_of(lambda: group_by_partition(parsed), repeat=3, number=3)
     return [
-        ("writer: SQS batch -> Parquet (in memory)", f"{events / seconds:,.0f} ev/s ({events} events, "
-         f"{seconds * 1000:.0f} ms)", f"parse+dedupe+group alone: {events / grouping:,.0f} ev/s", "≥ 250k ev/s"),
+        (
+            "writer: SQS batch -> Parquet (in memory)",
+            f"{events / seconds:,.0f} ev/s ({events} events, {seconds * 1000:.0f} ms)",
+            f"parse+dedupe+group alone: {events / grouping:,.0f} ev/s",
+            "≥ 250k ev/s",
+        ),
     ]
 
 
@@ -176,7 +224,9 @@ def cold_import(module_path: Path, runs: int = 5) -> float:
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     times = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
         times.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(times)
 
@@ -190,8 +240,14 @@ def bench_cold_imports() -> list[Row]:
     for spec in functions(project_template()):
         module = spec.code_dir / f"{spec.handler.rsplit('.', 1)[0]}.py"
         seconds = cold_import(module)
-        rows.append((f"cold import: {spec.logical_id}", f"{seconds * 1000:.0f} ms",
-                     f"empty handler {baseline * 1000:.0f} ms", targets.get(spec.logical_id, "-")))
+        rows.append(
+            (
+                f"cold import: {spec.logical_id}",
+                f"{seconds * 1000:.0f} ms",
+                f"empty handler {baseline * 1000:.0f} ms",
+                targets.get(spec.logical_id, "-"),
+            )
+        )
     return rows
 
 

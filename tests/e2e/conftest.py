@@ -29,21 +29,35 @@ class RunningStack:
     info: dict[str, Any]
     process: subprocess.Popen[str]
 
-    def cli(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, stdin: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "liveops.cli.main", "--state-dir", str(self.state_dir), *args],
-            input=stdin, capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+            check=False,
         )
 
     def aws(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.info["aws_endpoint_url"], region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=self.info["aws_endpoint_url"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def lake_rows(self, app_id: str) -> list[dict[str, Any]]:
         s3 = self.aws("s3")
         bucket = self.info["lake_bucket"]
         rows: list[dict[str, Any]] = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"raw/events/app_id={app_id}/"):
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=f"raw/events/app_id={app_id}/"
+        ):
             for obj in page.get("Contents", []):
                 data = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
                 rows.extend(pq.read_table(io.BytesIO(data)).to_pylist())
@@ -56,9 +70,23 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     port, aws_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "liveops.cli.main", "--state-dir", str(state_dir), "dev",
-         "--port", str(port), "--aws-port", str(aws_port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "liveops.cli.main",
+            "--state-dir",
+            str(state_dir),
+            "dev",
+            "--port",
+            str(port),
+            "--aws-port",
+            str(aws_port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     state_file = state_dir / "dev.json"
     deadline = time.monotonic() + 90

@@ -54,13 +54,23 @@ def ev(kind: str = "run_end", **payload: Any) -> dict[str, Any]:
     when = datetime.now(UTC) - timedelta(seconds=30)
     if kind == "run_end" and not payload:
         payload = {"run_id": "r", "outcome": "win", "score": 5}
-    return {"event_id": str(uuid.uuid4()), "event_type": kind,
-            "event_time": when.isoformat().replace("+00:00", "Z"), "payload": payload}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": kind,
+        "event_time": when.isoformat().replace("+00:00", "Z"),
+        "payload": payload,
+    }
 
 
 def envelope(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"session_id": "sess-1", "platform": "web", "client_version": "0.6.0", "user_id": "player-7",
-            "sent_at": datetime.now(UTC).isoformat(), "events": events}
+    return {
+        "session_id": "sess-1",
+        "platform": "web",
+        "client_version": "0.6.0",
+        "user_id": "player-7",
+        "sent_at": datetime.now(UTC).isoformat(),
+        "events": events,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +111,10 @@ def test_every_accepted_event_lands_exactly_once(running_stack: RunningStack, ap
     status, _, body = api.request("POST", "/v1/telemetry/batch", envelope(mixed))
     assert status == 202 and body["accepted"] == 2
     assert [(r["index"], r["code"]) for r in body["rejected"]] == [
-        (1, "unknown_event_type"), (2, "invalid_value"), (4, "invalid_value")]
+        (1, "unknown_event_type"),
+        (2, "invalid_value"),
+        (4, "invalid_value"),
+    ]
     accepted += [mixed[0]["event_id"], mixed[3]["event_id"]]
     rejected += [mixed[i]["event_id"] for i in (1, 2, 4)]
 

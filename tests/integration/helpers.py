@@ -19,8 +19,14 @@ class Api:
         self.functions = {f.logical_id: LocalFunction(f) for f in functions(template)}
         self.gateway = Gateway(http_routes(template), lambda fn, event: self.functions[fn].invoke(event))
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw: bytes | None = None) -> tuple[int, dict[str, str], Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         status, out_headers, out = self.gateway.handle(method, path, list((headers or {}).items()), data)
         return status, {k.lower(): v for k, v in out_headers.items()}, json.loads(out) if out else None
@@ -38,8 +44,14 @@ def event(event_type: str = "run_end", *, when: datetime | None = None, **payloa
 
 
 def batch(events: list[dict[str, Any]], **envelope: Any) -> dict[str, Any]:
-    return {"session_id": "s-1", "platform": "web", "client_version": "1.2.0", "user_id": "player-42",
-            **envelope, "events": events}
+    return {
+        "session_id": "s-1",
+        "platform": "web",
+        "client_version": "1.2.0",
+        "user_id": "player-42",
+        **envelope,
+        "events": events,
+    }
 
 
 def drain(queue_url: str) -> list[dict[str, Any]]:
@@ -47,7 +59,9 @@ def drain(queue_url: str) -> list[dict[str, Any]]:
     sqs = aws.client("sqs")
     bodies: list[dict[str, Any]] = []
     while True:
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
         if not got:
             return bodies
         for message in got:

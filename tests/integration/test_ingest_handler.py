@@ -45,7 +45,9 @@ def test_valid_batch_is_accepted_and_enqueued_with_hashed_user(api: Api, game: s
     assert message["batch_id"] == body["batch_id"]
     assert [e["event_id"] for e in message["events"]] == [e["event_id"] for e in events]
     assert "player-42" not in json.dumps(message)
-    expected = hmac.new(app_user_hash_key(b"test-secret", "test-game"), b"player-42", hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        app_user_hash_key(b"test-secret", "test-game"), b"player-42", hashlib.sha256
+    ).hexdigest()
     assert message["user_hash"] == expected
     assert message["dims"] == {"platform": "web", "client_version": "1.2.0"}
 
@@ -57,7 +59,10 @@ def test_mixed_batch_rejects_bad_events_and_keeps_the_good(api: Api, game: str, 
     assert status == 202
     assert body["accepted"] == 1
     assert [(r["index"], r["code"]) for r in body["rejected"]] == [
-        (1, "unknown_event_type"), (2, "invalid_value"), (3, "invalid_event_id")]
+        (1, "unknown_event_type"),
+        (2, "invalid_value"),
+        (3, "invalid_event_id"),
+    ]
     assert all(r["message"] for r in body["rejected"])
     assert [e["event_id"] for e in queued_events(stack)] == [good["event_id"]]
 
@@ -91,8 +96,9 @@ def test_revoked_key_gets_401(api: Api, game: str, stack: AwsStack) -> None:
         ({"session_id": "s", "platform": "web", "sent_at": "yesterday", "events": [{}]}, "sent_at"),
     ],
 )
-def test_envelope_errors_are_400_and_store_nothing(api: Api, game: str, stack: AwsStack, body: Any,
-                                                    field: str) -> None:
+def test_envelope_errors_are_400_and_store_nothing(
+    api: Api, game: str, stack: AwsStack, body: Any, field: str
+) -> None:
     status, _, answer = post(api, game, body)
     assert status == 400
     assert answer["error"]["code"] == "invalid_request"
@@ -137,8 +143,9 @@ def test_queue_outage_is_503_and_a_retry_succeeds(api: Api, game: str, stack: Aw
     assert status == 503
     assert int(headers["retry-after"]) > 0
     assert answer["error"]["code"] == "service_unavailable"
-    sqs.create_queue(QueueName=url.rsplit("/", 1)[-1],
-                     Attributes={"VisibilityTimeout": attributes["VisibilityTimeout"]})
+    sqs.create_queue(
+        QueueName=url.rsplit("/", 1)[-1], Attributes={"VisibilityTimeout": attributes["VisibilityTimeout"]}
+    )
     status, _, answer = post(api, game, body, idempotency_key="k-503")
     assert status == 202 and answer["accepted"] == 1
     assert len(queued_events(stack)) == 1
@@ -148,10 +155,17 @@ def test_base64_body_and_wrong_method_and_unknown_route(api: Api, game: str, sta
     fn = api.functions["IngestFunction"]
     raw = json.dumps(batch([event()])).encode()
     v2 = {
-        "version": "2.0", "routeKey": "ANY /v1/telemetry/batch", "rawPath": PATH, "rawQueryString": "",
+        "version": "2.0",
+        "routeKey": "ANY /v1/telemetry/batch",
+        "rawPath": PATH,
+        "rawQueryString": "",
         "headers": {"x-api-key": game, "content-type": "application/json"},
-        "requestContext": {"http": {"method": "POST", "path": PATH, "sourceIp": "127.0.0.1"}, "stage": "$default"},
-        "body": base64.b64encode(raw).decode(), "isBase64Encoded": True,
+        "requestContext": {
+            "http": {"method": "POST", "path": PATH, "sourceIp": "127.0.0.1"},
+            "stage": "$default",
+        },
+        "body": base64.b64encode(raw).decode(),
+        "isBase64Encoded": True,
     }
     result = fn.invoke(v2)
     assert result["statusCode"] == 202

@@ -18,23 +18,52 @@ HOUR_MS = 3_600_000
 T0 = 1_764_756_000_000  # 2025-12-03T10:00:00Z
 
 
-def message(app: str, events: list[dict[str, Any]], received: int = T0, batch_id: str = "b1") -> dict[str, Any]:
-    return {"v": 1, "app_id": app, "batch_id": batch_id, "received_at": received, "sent_at": None,
-            "session_id": "s", "user_hash": "u" * 64, "platform": "web", "client_version": "1.0",
-            "content_version": None, "dims": {"platform": "web"}, "events": events}
+def message(
+    app: str, events: list[dict[str, Any]], received: int = T0, batch_id: str = "b1"
+) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "app_id": app,
+        "batch_id": batch_id,
+        "received_at": received,
+        "sent_at": None,
+        "session_id": "s",
+        "user_hash": "u" * 64,
+        "platform": "web",
+        "client_version": "1.0",
+        "content_version": None,
+        "dims": {"platform": "web"},
+        "events": events,
+    }
 
 
 def raw_event(event_id: str, t: int, **payload: Any) -> dict[str, Any]:
-    return {"event_id": event_id, "event_type": "run_end", "event_time": t, "client_event_time": t,
-            "payload": payload or {"outcome": "win", "score": 3}}
+    return {
+        "event_id": event_id,
+        "event_type": "run_end",
+        "event_time": t,
+        "client_event_time": t,
+        "payload": payload or {"outcome": "win", "score": 3},
+    }
 
 
 def sqs_event(bodies: list[Any]) -> dict[str, Any]:
-    return {"Records": [
-        {"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": b if isinstance(b, str) else json.dumps(b),
-         "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
-        for i, b in enumerate(bodies)]}
+    return {
+        "Records": [
+            {
+                "messageId": f"m{i}",
+                "receiptHandle": f"r{i}",
+                "body": b if isinstance(b, str) else json.dumps(b),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "awsRegion": "us-east-1",
+            }
+            for i, b in enumerate(bodies)
+        ]
+    }
 
 
 def lake_rows(stack: AwsStack) -> dict[str, list[dict[str, Any]]]:
@@ -67,12 +96,18 @@ def test_one_file_per_partition_with_registered_partitions(stack: AwsStack) -> N
         "raw/events/app_id=app-b/dt=2025-12-03/hour=10": ["e4"],
     }
     glue = aws.client("glue")
-    partitions = glue.get_partitions(DatabaseName=stack.env["GLUE_DATABASE"], TableName="raw_events")["Partitions"]
+    partitions = glue.get_partitions(DatabaseName=stack.env["GLUE_DATABASE"], TableName="raw_events")[
+        "Partitions"
+    ]
     assert sorted(tuple(p["Values"]) for p in partitions) == [
-        ("app-a", "2025-12-03", "10"), ("app-a", "2025-12-03", "11"), ("app-b", "2025-12-03", "10")]
+        ("app-a", "2025-12-03", "10"),
+        ("app-a", "2025-12-03", "11"),
+        ("app-b", "2025-12-03", "10"),
+    ]
     location = {tuple(p["Values"]): p["StorageDescriptor"]["Location"] for p in partitions}
     assert location[("app-b", "2025-12-03", "10")] == (
-        f"s3://{stack.env['LAKE_BUCKET']}/raw/events/app_id=app-b/dt=2025-12-03/hour=10/")
+        f"s3://{stack.env['LAKE_BUCKET']}/raw/events/app_id=app-b/dt=2025-12-03/hour=10/"
+    )
 
 
 def test_duplicates_in_a_batch_are_dropped_keeping_the_earliest(stack: AwsStack) -> None:
@@ -92,7 +127,9 @@ def test_a_bad_message_fails_alone(stack: AwsStack) -> None:
     assert rows == ["ok"]
 
 
-def test_a_failed_partition_write_fails_only_its_messages(stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_partition_write_fails_only_its_messages(
+    stack: AwsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from liveops import wiring
 
     lake = wiring.raw_event_writer()._lake
@@ -120,10 +157,20 @@ def test_redelivery_of_the_same_messages_overwrites_the_same_file(stack: AwsStac
 
 def test_ingest_to_lake_round_trip(stack: AwsStack, game: str) -> None:
     api = Api()
-    events = [event(run_id=f"r{i}", outcome="loss", score=i, duration_ms=1.5 * i, boss_defeated=i % 2 == 0,
-                    challenge_id="daily-é") for i in range(50)]
-    status, _, answer = api.call("POST", "/v1/telemetry/batch", batch(events, sent_at=events[0]["event_time"]),
-                                 {"x-api-key": game})
+    events = [
+        event(
+            run_id=f"r{i}",
+            outcome="loss",
+            score=i,
+            duration_ms=1.5 * i,
+            boss_defeated=i % 2 == 0,
+            challenge_id="daily-é",
+        )
+        for i in range(50)
+    ]
+    status, _, answer = api.call(
+        "POST", "/v1/telemetry/batch", batch(events, sent_at=events[0]["event_time"]), {"x-api-key": game}
+    )
     assert status == 202 and answer["accepted"] == 50
     queue = stack.env["EVENTS_QUEUE_URL"]
     sqs = aws.client("sqs")
@@ -136,8 +183,12 @@ def test_ingest_to_lake_round_trip(stack: AwsStack, game: str) -> None:
     first = rows[1]
     assert dict(first["dims"]) == {"platform": "web", "client_version": "1.2.0", "challenge_id": "daily-é"}
     assert dict(first["nums"]) == {"score": 1.0, "duration_ms": 1.5}
-    assert dict(first["attrs"]) == {"run_id": "r1", "outcome": "loss", "boss_defeated": "false",
-                                    "challenge_id": "daily-é"}
+    assert dict(first["attrs"]) == {
+        "run_id": "r1",
+        "outcome": "loss",
+        "boss_defeated": "false",
+        "challenge_id": "daily-é",
+    }
     assert json.loads(first["payload"])["challenge_id"] == "daily-é"
     assert first["user_hash"] and len(first["user_hash"]) == 64
     assert first["batch_id"] == answer["batch_id"]

@@ -103,14 +103,26 @@ def entrypoint(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], d
         size = body_size(event)
         if size > limit:
             body = error_body("payload_too_large", f"the request body is {size} bytes; at most {limit}")
-            return {"statusCode": 413, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+            return {
+                "statusCode": 413,
+                "headers": {"Content-Type": "application/json"},
+                "body": json.dumps(body),
+            }
         if event.get("isBase64Encoded") and event.get("body"):
             # decode once here so that routes and validation see the raw JSON text
             try:
-                event = {**event, "body": base64.b64decode(event["body"]).decode("utf-8"), "isBase64Encoded": False}
+                event = {
+                    **event,
+                    "body": base64.b64decode(event["body"]).decode("utf-8"),
+                    "isBase64Encoded": False,
+                }
             except (ValueError, UnicodeDecodeError):
                 body = error_body("invalid_body", "the request body is not valid UTF-8")
-                return {"statusCode": 400, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+                return {
+                    "statusCode": 400,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": json.dumps(body),
+                }
         return app.resolve(event, context)
 
     return handler

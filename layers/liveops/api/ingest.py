@@ -95,7 +95,9 @@ class IngestService:
             raise Unavailable("the idempotency store is unreachable; retry later") from exc
         return dict(body)
 
-    def _accept(self, *, request: dict[str, Any], batch: BatchIn, app: CompiledApp, hash_key: bytes) -> dict[str, Any]:
+    def _accept(
+        self, *, request: dict[str, Any], batch: BatchIn, app: CompiledApp, hash_key: bytes
+    ) -> dict[str, Any]:
         received_ms = int(self.clock() * 1000)
         batch_id = f"{received_ms:013x}{secrets.token_hex(8)}"
         validated = validate_batch(
@@ -113,8 +115,12 @@ class IngestService:
         accepted = len(validated.events)
         logger.info(
             "batch accepted",
-            extra={"app_id": request["app_id"], "batch_id": batch_id, "accepted": accepted,
-                   "rejected": len(validated.rejected)},
+            extra={
+                "app_id": request["app_id"],
+                "batch_id": batch_id,
+                "accepted": accepted,
+                "rejected": len(validated.rejected),
+            },
         )
         metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=accepted)
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=len(validated.rejected))
@@ -135,15 +141,30 @@ def build_app(service: Callable[[], IngestService]) -> APIGatewayHttpResolver:
         tags=["telemetry"],
         security=[{"ApiKey": []}],
         responses={
-            202: {"description": "Accepted (possibly with per-event rejections)",
-                  "content": {"application/json": {"model": BatchAccepted}}},
-            400: {"description": "Invalid envelope", "content": {"application/json": {"model": ErrorResponse}}},
-            401: {"description": "Missing or invalid key", "content": {"application/json": {"model": ErrorResponse}}},
-            413: {"description": "Body over 1 MiB", "content": {"application/json": {"model": ErrorResponse}}},
-            422: {"description": "Idempotency-Key reused with another body",
-                  "content": {"application/json": {"model": ErrorResponse}}},
-            503: {"description": "Queue unreachable; retry after Retry-After seconds",
-                  "content": {"application/json": {"model": ErrorResponse}}},
+            202: {
+                "description": "Accepted (possibly with per-event rejections)",
+                "content": {"application/json": {"model": BatchAccepted}},
+            },
+            400: {
+                "description": "Invalid envelope",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+            401: {
+                "description": "Missing or invalid key",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+            413: {
+                "description": "Body over 1 MiB",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+            422: {
+                "description": "Idempotency-Key reused with another body",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+            503: {
+                "description": "Queue unreachable; retry after Retry-After seconds",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
         },
     )
     def post_batch(
@@ -161,6 +182,7 @@ def build_app(service: Callable[[], IngestService]) -> APIGatewayHttpResolver:
             if exc.status >= 500:
                 logger.warning("batch not accepted", extra={"code": exc.code, "reason": exc.message})
             raise
-        return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+        accepted = BatchAccepted(**body)
+        return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
     return app

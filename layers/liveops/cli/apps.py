@@ -13,8 +13,10 @@ from liveops.models.app_config import AppConfigError
 from liveops.services.apps import apply_config, create_key, parse_config_file, parse_config_text
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    apps = sub.add_parser("apps", help="apply and inspect app configs").add_subparsers(dest="action", required=True)
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    apps = sub.add_parser("apps", help="apply and inspect app configs").add_subparsers(
+        dest="action", required=True
+    )
     apply = apps.add_parser("apply", help="validate and apply an app config (YAML)")
     apply.add_argument("-f", "--file", required=True, help="config file, or - for stdin")
     apply.add_argument("--check", action="store_true", help="validate only; change nothing")
@@ -44,10 +46,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 def run_apply(args: argparse.Namespace) -> int:
     try:
-        config = parse_config_text(sys.stdin.read()) if args.file == "-" else parse_config_file(Path(args.file))
+        config = (
+            parse_config_text(sys.stdin.read()) if args.file == "-" else parse_config_file(Path(args.file))
+        )
     except AppConfigError as exc:
-        print(f"error: {args.file}: the config was refused ({len(exc.problems)} problems); nothing was applied",
-              file=sys.stderr)
+        print(
+            f"error: {args.file}: the config was refused ({len(exc.problems)} problems); nothing was applied",
+            file=sys.stderr,
+        )
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
@@ -56,15 +62,21 @@ def run_apply(args: argparse.Namespace) -> int:
         return 0
     applied = apply_config(wiring.apps_store(), config)
     verb = "created" if applied.created else "updated"
-    emit(args.json, {"app_id": applied.app_id, "version": applied.version, "created": applied.created},
-         f"{applied.app_id}: {verb} (config version {applied.version})")
+    emit(
+        args.json,
+        {"app_id": applied.app_id, "version": applied.version, "created": applied.created},
+        f"{applied.app_id}: {verb} (config version {applied.version})",
+    )
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
     apps = wiring.apps_store().list_apps()
-    emit(args.json, {"apps": [{"app_id": a, "version": v} for a, v in apps]},
-         "\n".join(f"{a}\tversion {v}" for a, v in apps) or "no apps yet")
+    emit(
+        args.json,
+        {"apps": [{"app_id": a, "version": v} for a, v in apps]},
+        "\n".join(f"{a}\tversion {v}" for a, v in apps) or "no apps yet",
+    )
     return 0
 
 
@@ -81,17 +93,19 @@ def run_key_create(args: argparse.Namespace) -> int:
         key = create_key(wiring.apps_store(), args.app)
     except LiveopsError as exc:
         return fail(exc.message)
-    emit(args.json, {"app_id": key.app_id, "key_id": key.key_id, "api_key": key.api_key},
-         f"key {key.key_id} for {key.app_id} (shown once; store it now):\n{key.api_key}")
+    emit(
+        args.json,
+        {"app_id": key.app_id, "key_id": key.key_id, "api_key": key.api_key},
+        f"key {key.key_id} for {key.app_id} (shown once; store it now):\n{key.api_key}",
+    )
     return 0
 
 
 def run_key_list(args: argparse.Namespace) -> int:
     keys = wiring.apps_store().list_keys(args.app)
     rows = [{"key_id": k.key_id, "created_at": k.created_at, "revoked_at": k.revoked_at} for k in keys]
-    emit(args.json, {"app_id": args.app, "keys": rows},
-         "\n".join(f"{r['key_id']}\t{r['created_at']}\t{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'active'}"
-                   for r in rows) or f"{args.app} has no keys")
+    lines = [f"{k.key_id}\t{k.created_at}\t{k.revoked_at and 'revoked ' + k.revoked_at or 'active'}" for k in keys]
+    emit(args.json, {"app_id": args.app, "keys": rows}, "\n".join(lines) or f"{args.app} has no keys")
     return 0
 
 

@@ -34,10 +34,15 @@ def environment_from_stack(cloudformation: Any, stack_name: str) -> dict[str, st
     """Resolve the functions' environment from a deployed stack's physical resource ids."""
     template = project_template()
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    ctx = Context(stack_name=stack_name, region=cloudformation.meta.region_name,
-                  account_id=stack["StackId"].split(":")[4])
-    ctx.parameters = {**parameter_defaults(template),
-                      **{p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}}
+    ctx = Context(
+        stack_name=stack_name,
+        region=cloudformation.meta.region_name,
+        account_id=stack["StackId"].split(":")[4],
+    )
+    ctx.parameters = {
+        **parameter_defaults(template),
+        **{p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])},
+    }
     paginator = cloudformation.get_paginator("list_stack_resources")
     for page in paginator.paginate(StackName=stack_name):
         for resource in page["StackResourceSummaries"]:
@@ -56,13 +61,15 @@ def connect(state_dir: Path, stack: str | None) -> dict[str, Any]:
     else:
         state = read_state(state_dir)
         env = dict(state.get("environment", {}))
-        env.update({
-            "AWS_ENDPOINT_URL": state["aws_endpoint_url"],
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": state.get("region", "us-east-1"),
-        })
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": state["aws_endpoint_url"],
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_DEFAULT_REGION": state.get("region", "us-east-1"),
+            }
+        )
     os.environ.update(env)
     get_settings.cache_clear()
     aws.reset_clients()

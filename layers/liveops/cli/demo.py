@@ -15,7 +15,7 @@ from liveops.cli.http_client import JsonClient
 from liveops.cli.output import fail
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="send realistic telemetry for an example app to the running stack")
     demo.add_argument("--app", required=True)
     demo.add_argument("--rate", type=float, default=50.0, help="events per second (default 50)")
@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     app = state.get("apps", {}).get(args.app)
     found = wiring.apps_store().get_config(args.app)
     if app is None or found is None:
-        return fail(f"the local stack has no app {args.app!r}; known: {', '.join(sorted(state.get('apps', {})))}")
+        return fail(
+            f"the local stack has no app {args.app!r}; known: {', '.join(sorted(state.get('apps', {})))}"
+        )
     config = found[0]
     client = JsonClient(state["api_url"], {"x-api-key": app["api_key"]})
     rng = random.Random(args.seed)
@@ -58,11 +60,16 @@ def run(args: argparse.Namespace) -> int:
             now = time.monotonic()
             if now - last_report >= 1:
                 last_report = now
-                print(f"\r{args.app}: {sent} events sent, {accepted} accepted, {rejected} rejected, "
-                      f"{failures} failed requests ({sent / (now - started):.0f} ev/s)", end="", flush=True)
+                print(
+                    f"\r{args.app}: {sent} events sent, {accepted} accepted, {rejected} rejected, "
+                    f"{failures} failed requests ({sent / (now - started):.0f} ev/s)",
+                    end="",
+                    flush=True,
+                )
     except KeyboardInterrupt:
         pass
     finally:
         client.close()
-    print(f"\n{args.app}: {sent} events sent, {accepted} accepted, {rejected} rejected, {failures} failed requests")
+    summary = f"{sent} events sent, {accepted} accepted, {rejected} rejected, {failures} failed requests"
+    print(f"\n{args.app}: {summary}")
     return 1 if failures else 0

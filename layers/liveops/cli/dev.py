@@ -12,7 +12,7 @@ from types import FrameType
 from liveops.local.stack import LocalStack, StackOptions
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     dev = sub.add_parser("dev", help="run the local stack (moto, gateway, writer, scheduler, example apps)")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8080, help="local API gateway port")
@@ -44,14 +44,18 @@ def run(args: argparse.Namespace) -> int:
         info = stack.start()
     except OSError as exc:
         stack.stop()
-        print(f"error: cannot start the local stack: {exc} (is another stack using these ports? "
-              "try --port/--aws-port/--state-dir)")
+        print(
+            f"error: cannot start the local stack: {exc} (is another stack using these ports? "
+            "try --port/--aws-port/--state-dir)"
+        )
         return 1
     shown = {k: v for k, v in info.items() if k not in ("environment", "pid")}
     print(json.dumps(shown, indent=2))
     print(f"\nliveops local stack is up: API {info['api_url']}, AWS {info['aws_endpoint_url']}")
-    print(f"state written to {Path(args.state_dir) / 'dev.json'}; try: liveops demo --app "
-          f"{next(iter(info['apps']), 'APP')} --rate 50")
+    print(
+        f"state written to {Path(args.state_dir) / 'dev.json'}; try: liveops demo --app "
+        f"{next(iter(info['apps']), 'APP')} --rate 50"
+    )
     print("Ctrl-C stops it.", flush=True)
     stopping.wait()
     print("\nstopping...", flush=True)

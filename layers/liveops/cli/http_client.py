@@ -25,8 +25,9 @@ class JsonClient:
             self._conn = cls(self._host, self._port, timeout=self._timeout)
         return self._conn
 
-    def request(self, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         all_headers = {"content-type": "application/json", **self._headers, **(headers or {})}
         for attempt in (1, 2):

@@ -28,7 +28,9 @@ def run_openapi(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liveops", description="liveops: live-ops telemetry backend")
     parser.add_argument("--state-dir", default=".liveops", help="local stack state folder (default .liveops)")
-    parser.add_argument("--stack", default=None, help="a deployed CloudFormation stack instead of the local one")
+    parser.add_argument(
+        "--stack", default=None, help="a deployed CloudFormation stack instead of the local one"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     dev.add_parser(sub)
     apps.add_parsers(sub)

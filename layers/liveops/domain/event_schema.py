@@ -64,7 +64,9 @@ def _compile_field(spec: FieldSpec) -> Check:
         extra.append(lambda v: None if v <= high else ("invalid_value", f"must be <= {high:g}"))
     if spec.max_length is not None:
         longest = spec.max_length
-        extra.append(lambda v: None if len(v) <= longest else ("invalid_value", f"longer than {longest} chars"))
+        extra.append(
+            lambda v: None if len(v) <= longest else ("invalid_value", f"longer than {longest} chars")
+        )
     if not extra:
         return type_check
 

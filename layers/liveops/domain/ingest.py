@@ -85,8 +85,11 @@ def validate_batch(
         )
     sent_at_ms = to_ms(batch.sent_at) if batch.sent_at is not None else None
     skew_ms = received_at_ms - sent_at_ms if sent_at_ms is not None else 0
-    envelope = {"platform": batch.platform, "client_version": batch.client_version,
-                "content_version": batch.content_version}
+    envelope = {
+        "platform": batch.platform,
+        "client_version": batch.client_version,
+        "content_version": batch.content_version,
+    }
     result = ValidatedBatch(
         header={
             "v": 1,
@@ -99,8 +102,9 @@ def validate_batch(
             "platform": batch.platform,
             "client_version": batch.client_version,
             "content_version": batch.content_version,
-            "dims": {name: envelope[source] for name, source in app.envelope_dims
-                     if envelope[source] is not None},
+            "dims": {
+                name: envelope[source] for name, source in app.envelope_dims if envelope[source] is not None
+            },
         }
     )
     oldest_ms = received_at_ms - app.config.max_event_age_days * DAY_MS
@@ -143,8 +147,11 @@ def validate_batch(
             reject(index, "event_time_in_future", "event_time is more than 24 hours ahead of the server")
             continue
         if event_ms < oldest_ms:
-            reject(index, "event_too_old",
-                   f"event_time is older than {app.config.max_event_age_days} days (max_event_age_days)")
+            reject(
+                index,
+                "event_too_old",
+                f"event_time is older than {app.config.max_event_age_days} days (max_event_age_days)",
+            )
             continue
         payload = event.get("payload", {})
         if payload is None:
@@ -158,7 +165,11 @@ def validate_batch(
             continue
         payload_json = orjson.dumps(payload)
         if len(payload_json) > max_payload_bytes:
-            reject(index, "payload_too_large", f"payload is {len(payload_json)} bytes; at most {max_payload_bytes}")
+            reject(
+                index,
+                "payload_too_large",
+                f"payload is {len(payload_json)} bytes; at most {max_payload_bytes}",
+            )
             continue
         seen_ids.add(event_id)
         row: dict[str, Any] = {
@@ -171,8 +182,10 @@ def validate_batch(
         if payload_dims:
             dims = {name: payload[source] for name, source in payload_dims if payload.get(source) is not None}
             if dims:
-                row["dims"] = {name: value if type(value) is str else orjson.dumps(value).decode()
-                               for name, value in dims.items()}
+                row["dims"] = {
+                    name: value if type(value) is str else orjson.dumps(value).decode()
+                    for name, value in dims.items()
+                }
         accepted.append(orjson.dumps(row))
     return result
 

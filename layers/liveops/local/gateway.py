@@ -25,8 +25,16 @@ Invoke = Callable[[str, dict[str, Any]], Any]
 StaticHandler = Callable[[str], "tuple[int, dict[str, str], bytes]"]
 
 
-def build_event(route: HttpRoute, params: dict[str, str], method: str, raw_path: str, query: str,
-                headers: list[tuple[str, str]], body: bytes, source_ip: str) -> dict[str, Any]:
+def build_event(
+    route: HttpRoute,
+    params: dict[str, str],
+    method: str,
+    raw_path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+) -> dict[str, Any]:
     merged: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in headers:
@@ -94,8 +102,9 @@ def to_http(result: Any) -> tuple[int, dict[str, str], bytes]:
 
 
 class Gateway:
-    def __init__(self, routes: list[HttpRoute], invoke: Invoke,
-                 static: dict[str, StaticHandler] | None = None) -> None:
+    def __init__(
+        self, routes: list[HttpRoute], invoke: Invoke, static: dict[str, StaticHandler] | None = None
+    ) -> None:
         self.routes = [(route, route.pattern()) for route in routes]
         self.invoke = invoke
         self.static = static or {}
@@ -112,8 +121,14 @@ class Gateway:
             allowed.append(route.method)
         return allowed
 
-    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
-               source_ip: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        source_ip: str = "127.0.0.1",
+    ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(target)
         path = parts.path or "/"
         for prefix, serve in self.static.items():
@@ -123,10 +138,16 @@ class Gateway:
         if isinstance(found, list):
             if found:
                 body_out = error_body("method_not_allowed", f"{method} is not allowed on {path}")
-                return 405, {"content-type": "application/json", "allow": ", ".join(sorted(found))}, \
-                    json.dumps(body_out).encode()
-            return 404, {"content-type": "application/json"}, \
-                json.dumps(error_body("not_found", f"no route for {path}")).encode()
+                return (
+                    405,
+                    {"content-type": "application/json", "allow": ", ".join(sorted(found))},
+                    json.dumps(body_out).encode(),
+                )
+            return (
+                404,
+                {"content-type": "application/json"},
+                json.dumps(error_body("not_found", f"no route for {path}")).encode(),
+            )
         route, params = found
         event = build_event(route, params, method, path, parts.query, headers, body, source_ip)
         try:
@@ -144,9 +165,15 @@ class Gateway:
             def _respond(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 if length > API_GATEWAY_MAX_BODY:
-                    status, headers, out = 413, {"content-type": "application/json"}, json.dumps(
-                        error_body("payload_too_large", "request bodies are limited to 10 MB by the gateway")
-                    ).encode()
+                    status, headers, out = (
+                        413,
+                        {"content-type": "application/json"},
+                        json.dumps(
+                            error_body(
+                                "payload_too_large", "request bodies are limited to 10 MB by the gateway"
+                            )
+                        ).encode(),
+                    )
                     self.close_connection = True
                 else:
                     body = self.rfile.read(length) if length else b""
@@ -164,7 +191,7 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _respond
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         server = ThreadingHTTPServer((host, port), Handler)

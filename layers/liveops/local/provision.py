@@ -30,8 +30,9 @@ def _bucket(props: dict[str, Any], ctx: Context, aws: ClientFactory, logical_id:
 
 def _queue(props: dict[str, Any], ctx: Context, aws: ClientFactory, logical_id: str) -> None:
     name = props.get("QueueName") or f"{ctx.stack_name}-{logical_id}"
-    attributes = {
-        key: str(props[key]) for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+    attributes: dict[str, str] = {
+        key: str(props[key])
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
         if key in props
     }
     if "RedrivePolicy" in props:
@@ -93,8 +94,9 @@ def _topic(props: dict[str, Any], ctx: Context, aws: ClientFactory, logical_id: 
 
 
 def _parameter(props: dict[str, Any], ctx: Context, aws: ClientFactory, logical_id: str) -> None:
-    aws("ssm").put_parameter(Name=props["Name"], Value=str(props["Value"]), Type=props.get("Type", "String"),
-                             Overwrite=True)
+    aws("ssm").put_parameter(
+        Name=props["Name"], Value=str(props["Value"]), Type=props.get("Type", "String"), Overwrite=True
+    )
     ctx.refs[logical_id] = props["Name"]
 
 

@@ -137,7 +137,7 @@ class ThresholdSpec(StrictModel):
     where: dict[Name, str] = Field(default_factory=dict)
     auto_resolve: bool = True
     suggested_actions: list[str] = Field(default_factory=list)
-    notify: list[Literal["discord", "webhook"]] = Field(default_factory=lambda: ["discord"])
+    notify: list[Literal["discord", "webhook"]] = Field(default_factory=lambda: ["discord"])  # type: ignore[arg-type]
     description: str | None = None
 
     @field_validator("value")
@@ -196,7 +196,7 @@ class AppConfig(StrictModel):
     def dimension_specs(self) -> list[DimensionSpec]:
         """Dimensions in their long form; a bare name is an envelope field of that name."""
         return [
-            DimensionSpec(name=d, source=d) if isinstance(d, str) else d  # type: ignore[call-arg]
+            DimensionSpec(name=d, source=d) if isinstance(d, str) else d
             for d in self.dimensions
         ]
 
@@ -246,7 +246,9 @@ def _check_where(
     for key, value in where.items():
         field = spec.fields.get(key)
         if field is None:
-            problems.append(Problem(path=f"{path}.where.{key}", message=f"event {event!r} has no field {key!r}"))
+            problems.append(
+                Problem(path=f"{path}.where.{key}", message=f"event {event!r} has no field {key!r}")
+            )
         elif not _value_fits(field, value):
             problems.append(
                 Problem(path=f"{path}.where.{key}", message=f"{value!r} is not a valid {field.type} value")
@@ -312,12 +314,15 @@ def semantic_problems(config: AppConfig) -> list[Problem]:
         need_event(f"{path}.event", measure.event)
         spec = events.get(measure.event)
         if spec is not None:
-            field = spec.fields.get(measure.field)
-            if field is None:
+            measured = spec.fields.get(measure.field)
+            if measured is None:
                 problems.append(
-                    Problem(path=f"{path}.field", message=f"event {measure.event!r} has no field {measure.field!r}")
+                    Problem(
+                        path=f"{path}.field",
+                        message=f"event {measure.event!r} has no field {measure.field!r}",
+                    )
                 )
-            elif field.type not in ("integer", "number"):
+            elif measured.type not in ("integer", "number"):
                 problems.append(Problem(path=f"{path}.field", message=f"{measure.field!r} is not numeric"))
         _check_where(problems, path, config, measure.event, measure.where)
         if len(set(measure.aggs)) != len(measure.aggs):
@@ -365,7 +370,9 @@ def semantic_problems(config: AppConfig) -> list[Problem]:
                 Problem(path=f"{path}.notify", message="notify: discord needs discord.alerts_channel_id")
             )
         if "webhook" in threshold.notify and config.discord.webhook_url is None:
-            problems.append(Problem(path=f"{path}.notify", message="notify: webhook needs discord.webhook_url"))
+            problems.append(
+                Problem(path=f"{path}.notify", message="notify: webhook needs discord.webhook_url")
+            )
 
     weekly = config.discord.weekly_report
     if weekly is not None and config.discord.report_channel_id is None:

@@ -30,8 +30,12 @@ class BatchIn(BaseModel):
     platform: Annotated[str, Field(min_length=1, max_length=32)]
     client_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     content_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    user_id: Annotated[str, Field(min_length=1, max_length=256, description="hashed; never stored")] | None = None
-    sent_at: AwareDatetime | None = Field(default=None, description="client clock when sending; corrects skew")
+    user_id: (
+        Annotated[str, Field(min_length=1, max_length=256, description="hashed; never stored")] | None
+    ) = None
+    sent_at: AwareDatetime | None = Field(
+        default=None, description="client clock when sending; corrects skew"
+    )
     events: Annotated[list[RawEvent], Field(min_length=1, max_length=500)]
 
 

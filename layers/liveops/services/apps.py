@@ -34,7 +34,9 @@ def parse_config_text(text: str) -> AppConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise AppConfigError([Problem(path=where, message=f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        raise AppConfigError(
+            [Problem(path=where, message=f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        ) from None
     return load_app_config(data)
 
 
@@ -54,7 +56,9 @@ def apply_config(store: AppsStore, config: AppConfig) -> AppliedConfig:
 
 def create_key(store: AppsStore, app_id: str) -> NewKey:
     if store.get_config(app_id) is None:
-        raise NotFound(f"no app {app_id!r}; apply its config first (liveops apps apply -f FILE)", code="unknown_app")
+        raise NotFound(
+            f"no app {app_id!r}; apply its config first (liveops apps apply -f FILE)", code="unknown_app"
+        )
     key_id = new_key_id()
     api_key = new_secret_token(API_KEY_PREFIX, key_id)
     store.add_key(app_id, key_id, token_hash(api_key))

@@ -38,9 +38,7 @@ class AppsStore:
     def put_config(self, config: AppConfig, *, expected_version: int | None) -> int:
         """Store a config as the app's next version; refuses if someone else applied one meanwhile."""
         version = (expected_version or 0) + 1
-        condition = (
-            "attribute_not_exists(pk)" if expected_version is None else "config_version = :expected"
-        )
+        condition = "attribute_not_exists(pk)" if expected_version is None else "config_version = :expected"
         values: dict[str, Any] = {}
         if expected_version is not None:
             values[":expected"] = {"N": str(expected_version)}
@@ -63,7 +61,9 @@ class AppsStore:
 
     def get_config(self, app_id: str) -> tuple[AppConfig, int] | None:
         item = self._db.get_item(
-            TableName=self._table, Key={"pk": {"S": f"APP#{app_id}"}, "sk": {"S": CONFIG_SK}}, ConsistentRead=True
+            TableName=self._table,
+            Key={"pk": {"S": f"APP#{app_id}"}, "sk": {"S": CONFIG_SK}},
+            ConsistentRead=True,
         ).get("Item")
         if item is None:
             return None

@@ -37,5 +37,7 @@ class PartitionCatalog:
             )
             for error in result.get("Errors", []):
                 if error.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException":
-                    raise RuntimeError(f"partition {error.get('PartitionValues')}: {error.get('ErrorDetail')}")
+                    raise RuntimeError(
+                        f"partition {error.get('PartitionValues')}: {error.get('ErrorDetail')}"
+                    )
             self._known.update(tuple(values) for values, _ in chunk)

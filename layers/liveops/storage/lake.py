@@ -35,8 +35,16 @@ RAW_EVENTS_SCHEMA = pa.schema(
         ("payload", pa.string()),
     ]
 )
-HEADER_COLUMNS = ("received_at", "sent_at", "batch_id", "session_id", "user_hash", "platform",
-                  "client_version", "content_version")
+HEADER_COLUMNS = (
+    "received_at",
+    "sent_at",
+    "batch_id",
+    "session_id",
+    "user_hash",
+    "platform",
+    "client_version",
+    "content_version",
+)
 
 
 class _MapBuilder:
@@ -135,7 +143,9 @@ class RawEventsLake:
         """Write one partition's rows as one Parquet object; returns its key."""
         key = group.key.prefix(self._root) + group.file_name()
         self._s3.put_object(
-            Bucket=self._bucket, Key=key, Body=parquet_bytes(rows_to_table(group)),
+            Bucket=self._bucket,
+            Key=key,
+            Body=parquet_bytes(rows_to_table(group)),
             ContentType="application/vnd.apache.parquet",
         )
         return key

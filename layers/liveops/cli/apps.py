@@ -104,7 +104,10 @@ def run_key_create(args: argparse.Namespace) -> int:
 def run_key_list(args: argparse.Namespace) -> int:
     keys = wiring.apps_store().list_keys(args.app)
     rows = [{"key_id": k.key_id, "created_at": k.created_at, "revoked_at": k.revoked_at} for k in keys]
-    lines = [f"{k.key_id}\t{k.created_at}\t{k.revoked_at and 'revoked ' + k.revoked_at or 'active'}" for k in keys]
+    lines = [
+        f"{k.key_id}\t{k.created_at}\t{(k.revoked_at and 'revoked ' + k.revoked_at) or 'active'}"
+        for k in keys
+    ]
     emit(args.json, {"app_id": args.app, "keys": rows}, "\n".join(lines) or f"{args.app} has no keys")
     return 0
 

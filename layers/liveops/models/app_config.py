@@ -195,10 +195,7 @@ class AppConfig(StrictModel):
 
     def dimension_specs(self) -> list[DimensionSpec]:
         """Dimensions in their long form; a bare name is an envelope field of that name."""
-        return [
-            DimensionSpec(name=d, source=d) if isinstance(d, str) else d
-            for d in self.dimensions
-        ]
+        return [DimensionSpec(name=d, source=d) if isinstance(d, str) else d for d in self.dimensions]
 
     def metric_names(self) -> set[str]:
         """Every figure a threshold or an experiment may name."""

@@ -13,14 +13,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from liveops.domain.raw_events import PartitionRows, group_by_partition, parse_message
+from liveops.domain.raw_batch import RawBatch, RawPartition
+from liveops.domain.raw_events import parse_message
 
 logger = Logger(service="liveops")
 
 
 class Lake(Protocol):
     def location(self) -> str: ...
-    def write(self, group: PartitionRows) -> str: ...
+    def write(self, partition: RawPartition) -> str: ...
 
 
 class Catalog(Protocol):
@@ -34,15 +35,14 @@ class RawEventWriter:
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        parsed: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = []
+        batch = RawBatch()
 
-        def parse(record: SQSRecord) -> None:
-            header, events = parse_message(record.body)
-            parsed.append((record.message_id, header, events))
+        def add(record: SQSRecord) -> None:
+            batch.add(record.message_id, *parse_message(record.body))
 
-        with processor(records=event.get("Records", []), handler=parse):
+        with processor(records=event.get("Records", []), handler=add):
             processor.process()
-            failed = self._write(parsed)
+            failed = self._write(batch)
             if failed:
                 # Powertools keeps successes as raw records and failures as data classes
                 raw: list[dict[str, Any]] = processor.success_messages  # type: ignore[assignment]
@@ -51,27 +51,27 @@ class RawEventWriter:
                     processor.failure_handler(SQSRecord(record), failed[record["messageId"]])
         return dict(processor.response())
 
-    def _write(self, parsed: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]) -> dict[str, Any]:
+    def _write(self, batch: RawBatch) -> dict[str, Any]:
         """Write every partition; returns exc_info per message id whose rows did not land."""
         failed: dict[str, Any] = {}
-        written: list[PartitionRows] = []
-        for group in group_by_partition(parsed):
+        written: list[RawPartition] = []
+        for partition in batch.partitions():
             try:
-                self._lake.write(group)
-                written.append(group)
+                self._lake.write(partition)
+                written.append(partition)
             except Exception:
-                logger.exception("partition write failed", extra={"partition": group.key.prefix()})
-                failed.update(dict.fromkeys(group.message_ids, sys.exc_info()))
+                logger.exception("partition write failed", extra={"partition": partition.key.prefix()})
+                failed.update(dict.fromkeys(partition.message_ids, sys.exc_info()))
         try:
             root = self._lake.location()
-            self._catalog.register([(g.key.values(), root + g.key.prefix("")[1:]) for g in written])
+            self._catalog.register([(p.key.values(), root + p.key.prefix("")[1:]) for p in written])
         except Exception:
             # the files are there, but unregistered partitions are invisible: retry the messages
             logger.exception("partition registration failed")
             info = sys.exc_info()
-            for group in written:
-                failed.update(dict.fromkeys(group.message_ids, info))
-        rows = sum(sum(1 for r in g.rows if r is not None) for g in written)
+            for partition in written:
+                failed.update(dict.fromkeys(partition.message_ids, info))
+        rows = sum(p.table.num_rows for p in written)
         logger.info(
             "batch written", extra={"partitions": len(written), "rows": rows, "failed_messages": len(failed)}
         )

@@ -37,13 +37,14 @@ def message(
     }
 
 
-def raw_event(event_id: str, t: int, **payload: Any) -> dict[str, Any]:
+def raw_event(event_id: str, t: int, outcome: str = "win", score: int = 3) -> dict[str, Any]:
     return {
         "event_id": event_id,
         "event_type": "run_end",
         "event_time": t,
         "client_event_time": t,
-        "payload": payload or {"outcome": "win", "score": 3},
+        "nums": {"score": score},
+        "attrs": {"outcome": outcome},
     }
 
 
@@ -182,14 +183,16 @@ def test_ingest_to_lake_round_trip(stack: AwsStack, game: str) -> None:
     assert [r["event_id"] for r in rows] == [e["event_id"] for e in events]
     first = rows[1]
     assert dict(first["dims"]) == {"platform": "web", "client_version": "1.2.0", "challenge_id": "daily-é"}
-    assert dict(first["nums"]) == {"score": 1.0, "duration_ms": 1.5}
-    assert dict(first["attrs"]) == {
+    assert dict(first["nums"]) == {"score": 1.0, "duration_ms": 1.5, "boss_defeated": 0.0}
+    assert dict(first["attrs"]) == {"run_id": "r1", "outcome": "loss", "challenge_id": "daily-é"}
+    assert json.loads(first["payload"]) == {
         "run_id": "r1",
         "outcome": "loss",
-        "boss_defeated": "false",
+        "score": 1,
+        "duration_ms": 1.5,
+        "boss_defeated": False,
         "challenge_id": "daily-é",
     }
-    assert json.loads(first["payload"])["challenge_id"] == "daily-é"
     assert first["user_hash"] and len(first["user_hash"]) == 64
     assert first["batch_id"] == answer["batch_id"]
     assert uuid.UUID(first["event_id"])

@@ -141,7 +141,13 @@ def test_full_config_loads_with_every_section() -> None:
     assert isinstance(config, AppConfig)
     assert config.app_id == "acme-roguelike"
     assert config.platforms == ["web", "android", "desktop"]
-    assert set(config.events) == {"session_start", "run_start", "run_end", "alert_created", "alert_acknowledged"}
+    assert set(config.events) == {
+        "session_start",
+        "run_start",
+        "run_end",
+        "alert_created",
+        "alert_acknowledged",
+    }
     fields = config.events["run_end"].fields
     assert fields["run_id"] == FieldSpec(type="string", required=True, max_length=64)
     assert fields["outcome"].enum == ["win", "loss", "abandon"]
@@ -220,7 +226,13 @@ def test_threshold_defaults_and_weekly_sections_default() -> None:
     data["thresholds"] = [{"id": "t1", "metric": "events.count", "op": ">=", "value": 3}]
     config = load_app_config(data)
     (t,) = config.thresholds
-    assert (t.severity, t.for_minutes, t.auto_resolve, t.notify, t.where) == ("warning", 0, True, ["discord"], {})
+    assert (t.severity, t.for_minutes, t.auto_resolve, t.notify, t.where) == (
+        "warning",
+        0,
+        True,
+        ["discord"],
+        {},
+    )
     assert config.discord.weekly_report is not None
     assert config.discord.weekly_report.sections == list(WEEKLY_SECTIONS)
 
@@ -331,9 +343,7 @@ def test_required_top_level_keys(missing: str) -> None:
     assert has_problem(problems_of(data), missing, "Field required")
 
 
-@pytest.mark.parametrize(
-    "app_id", ["abc", "a-b", "acme-roguelike", "a" * 40, "123", "---", "x1-y2-z3"]
-)
+@pytest.mark.parametrize("app_id", ["abc", "a-b", "acme-roguelike", "a" * 40, "123", "---", "x1-y2-z3"])
 def test_app_id_pattern_accepts(app_id: str) -> None:
     data = minimal()
     data["app_id"] = app_id
@@ -461,7 +471,12 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None], str, str]]
     return [
         ("measure-string-field", measure(event="run_end", field="label"), "measures.m.field", "not numeric"),
         ("measure-bool-field", measure(event="run_end", field="flag"), "measures.m.field", "not numeric"),
-        ("measure-unknown-field", measure(event="run_end", field="nope"), "measures.m.field", "no field 'nope'"),
+        (
+            "measure-unknown-field",
+            measure(event="run_end", field="nope"),
+            "measures.m.field",
+            "no field 'nope'",
+        ),
         ("measure-unknown-event", measure(event="nope", field="score"), "measures.m.event", "unknown event"),
         (
             "measure-where-unknown-field",
@@ -828,7 +843,7 @@ def test_yaml_that_is_not_a_mapping() -> None:
 
 def test_yaml_errors_are_listed_for_a_parsed_document() -> None:
     text = FULL_YAML.replace("max_event_age_days: 30", "max_event_age_days: many").replace(
-        "op: \"<\"", "op: \"<<\""
+        'op: "<"', 'op: "<<"'
     )
     with pytest.raises(AppConfigError) as info:
         parse_config_text(text)
@@ -887,7 +902,9 @@ def _loads_or_refuses(data: Any) -> None:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from([*AppConfig.model_fields, "x"]) | st.text(max_size=6), JSON, max_size=8))
+@given(
+    st.dictionaries(st.sampled_from([*AppConfig.model_fields, "x"]) | st.text(max_size=6), JSON, max_size=8)
+)
 def test_arbitrary_dicts_load_or_raise_app_config_error(data: dict[str, Any]) -> None:
     assume(not _known_bug(data))
     _loads_or_refuses(data)

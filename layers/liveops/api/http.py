@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -55,7 +57,13 @@ def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
 
 
 def build_resolver(**kwargs: Any) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True, **kwargs)
+    # orjson parses bodies ~3x faster than json and refuses NaN/Infinity and >64-bit integers
+    app = APIGatewayHttpResolver(
+        enable_validation=True,
+        json_body_deserializer=orjson.loads,
+        serializer=lambda obj: orjson.dumps(obj).decode(),
+        **kwargs,
+    )
     app.configure_openapi(title="liveops", security_schemes=SECURITY_SCHEMES)
 
     @app.exception_handler(RequestValidationError)

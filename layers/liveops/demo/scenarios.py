@@ -97,6 +97,8 @@ class SessionPlan:
         return self.platform
 
     def batches(self, fitter: PayloadFitter, now_ms: int) -> list[dict[str, Any]]:
+        """The planned events, fitted and timed, as batch bodies of at most MAX_EVENTS_PER_BATCH events;
+        each batch is sent a moment after its last event (and never after `now_ms`)."""
         rng = self.rng
         planned = sorted(self._planned, key=lambda item: item[0])
         events: list[tuple[float, str, Payload]] = []
@@ -436,8 +438,8 @@ def abyssal_session(plan: SessionPlan) -> None:
     scene = pick(rng, {"menu": 2, "draft": 3, "battle": 8, "results": 1})
     if rng.random() < 0.05:
         code = pick(rng, {"E_AUDIO_CTX": 3, "E_ASSET_404": 2, "E_SAVE_SYNC": 2, "E_WEBGL_CONTEXT_LOST": 1})
-        plan.emit(rng.uniform(30, t), "client_error", error_code=code, fatal=False, scene=scene)
-    if rng.random() < 0.012:  # a crash: the session never reports its end
+        plan.emit(rng.uniform(min(30, t), t), "client_error", error_code=code, fatal=False, scene=scene)
+    if rng.random() < 0.008:  # a crash: the session never reports its end
         plan.emit(t, "client_error", error_code="E_UNCAUGHT_EXCEPTION", fatal=True, scene=scene)
         return
     plan.emit(t, "session_end", duration_ms=round(t * 1000), runs_played=runs)

@@ -1,116 +1,108 @@
-"""Per-event validation against an app's taxonomy, compiled once per config for the hot path."""
+"""Per-event validation against an app's taxonomy, compiled once per config for the hot path.
+
+Each event type becomes one generated Python function with straight-line checks (the approach
+of fastjsonschema): several times faster than a closure per field, which matters at 500 events
+a batch. The function also sorts valid fields into `nums` (integer, number, boolean) and `attrs`
+(string), the two maps the lake stores, so the writer never has to inspect payload values.
+Field names are restricted by the config model to [a-z][a-z0-9_]*, so they are safe to inline;
+enum sets, bounds and messages are passed as constants, never formatted into the source.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from liveops.models.app_config import AppConfig, FieldSpec
+from liveops.models.app_config import AppConfig, EventSpec, FieldSpec
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-# a check returns None when the value is fine, else (code, message)
-Check = Callable[[Any], "tuple[str, str] | None"]
+FLOAT_SAFE_INT = 2**53
+# validate(payload, nums, attrs) -> None when valid (nums/attrs filled), else [(code, message), ...]
+EventValidator = Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], "list[tuple[str, str]] | None"]
 
 
-def _type_check(spec: FieldSpec) -> Check:
-    kind = spec.type
-    if kind == "string":
+def _field_lines(index: int, name: str, spec: FieldSpec, consts: dict[str, Any]) -> list[str]:
+    """An if/elif chain for one field: the first failing check reports, else the value is kept."""
 
-        def check(value: Any) -> tuple[str, str] | None:
-            return None if type(value) is str else ("invalid_type", "must be a string")
+    def report(code: str, message: str) -> str:
+        key = f"M{len(consts)}"
+        consts[key] = (code, f"payload.{name}: {message}")
+        return f"    found.append({key})"
 
-    elif kind == "boolean":
+    def const(prefix: str, value: Any) -> str:
+        consts[f"{prefix}{index}"] = value
+        return f"{prefix}{index}"
 
-        def check(value: Any) -> tuple[str, str] | None:
-            return None if type(value) is bool else ("invalid_type", "must be a boolean")
-
-    elif kind == "integer":
-
-        def check(value: Any) -> tuple[str, str] | None:
-            if type(value) is not int:
-                return ("invalid_type", "must be an integer")
-            if not INT64_MIN <= value <= INT64_MAX:
-                return ("invalid_value", "must fit in a signed 64-bit integer")
-            return None
-
+    lines = [
+        f"v = p.get({name!r})",
+        "if v is None:",
+        report("missing_field", "required") if spec.required else "    pass",
+    ]
+    if spec.type == "string":
+        lines += ["elif type(v) is not str:", report("invalid_type", "must be a string")]
+        if spec.max_length is not None:
+            lines += [
+                f"elif len(v) > {int(spec.max_length)}:",
+                report("invalid_value", f"longer than {spec.max_length} chars"),
+            ]
+    elif spec.type == "boolean":
+        lines += ["elif type(v) is not bool:", report("invalid_type", "must be a boolean")]
+    elif spec.type == "integer":
+        lines += [
+            "elif type(v) is not int:",
+            report("invalid_type", "must be an integer"),
+            "elif not INT64_MIN <= v <= INT64_MAX:",
+            report("invalid_value", "must fit in a signed 64-bit integer"),
+        ]
     else:
-
-        def check(value: Any) -> tuple[str, str] | None:
-            kind_of = type(value)
-            if kind_of is float:
-                return None if math.isfinite(value) else ("invalid_value", "must be a finite number")
-            if kind_of is int:
-                return None if abs(value) <= 2**53 else ("invalid_value", "must be at most 2^53 in magnitude")
-            return ("invalid_type", "must be a number")
-
-    return check
-
-
-def _compile_field(spec: FieldSpec) -> Check:
-    type_check = _type_check(spec)
-    extra: list[Check] = []
+        lines += [
+            "elif type(v) is not float and type(v) is not int:",
+            report("invalid_type", "must be a number"),
+            "elif type(v) is float and not isfinite(v):",
+            report("invalid_value", "must be a finite number"),
+            "elif type(v) is int and not -FLOAT_SAFE_INT <= v <= FLOAT_SAFE_INT:",
+            report("invalid_value", "must be at most 2^53 in magnitude"),
+        ]
     if spec.enum is not None:
-        allowed = frozenset(spec.enum)
         listing = ", ".join(map(str, spec.enum))
-        extra.append(lambda v: None if v in allowed else ("invalid_value", f"must be one of {listing}"))
+        lines += [
+            f"elif v not in {const('E', frozenset(spec.enum))}:",
+            report("invalid_value", f"must be one of {listing}"),
+        ]
     if spec.min is not None:
-        low = spec.min
-        extra.append(lambda v: None if v >= low else ("invalid_value", f"must be >= {low:g}"))
+        lines += [f"elif v < {const('LO', spec.min)}:", report("invalid_value", f"must be >= {spec.min:g}")]
     if spec.max is not None:
-        high = spec.max
-        extra.append(lambda v: None if v <= high else ("invalid_value", f"must be <= {high:g}"))
-    if spec.max_length is not None:
-        longest = spec.max_length
-        extra.append(
-            lambda v: None if len(v) <= longest else ("invalid_value", f"longer than {longest} chars")
-        )
-    if not extra:
-        return type_check
-
-    def check(value: Any) -> tuple[str, str] | None:
-        problem = type_check(value)
-        if problem is not None:
-            return problem
-        for more in extra:
-            problem = more(value)
-            if problem is not None:
-                return problem
-        return None
-
-    return check
+        lines += [f"elif v > {const('HI', spec.max)}:", report("invalid_value", f"must be <= {spec.max:g}")]
+    target = "attrs" if spec.type == "string" else "nums"
+    lines += ["else:", f"    {target}[{name!r}] = v"]
+    return lines
 
 
-@dataclass(frozen=True, slots=True)
-class EventValidator:
-    checks: dict[str, Check]
-    required: frozenset[str]
-
-    def problems(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
-        """(code, message) for each problem of the payload; empty when it is valid."""
-        found: list[tuple[str, str]] = []
-        checks = self.checks
-        for name, value in payload.items():
-            check = checks.get(name)
-            if check is None:
-                found.append(("unknown_field", f"payload.{name}: not a field of this event type"))
-            elif value is not None:
-                problem = check(value)
-                if problem is not None:
-                    found.append((problem[0], f"payload.{name}: {problem[1]}"))
-        for name in self.required:
-            if payload.get(name) is None:
-                found.append(("missing_field", f"payload.{name}: required"))
-        return found
+def compile_event(spec: EventSpec) -> EventValidator:
+    consts: dict[str, Any] = {
+        "INT64_MIN": INT64_MIN,
+        "INT64_MAX": INT64_MAX,
+        "FLOAT_SAFE_INT": FLOAT_SAFE_INT,
+        "isfinite": math.isfinite,
+        "FIELDS": frozenset(spec.fields),
+    }
+    lines = [
+        "def validate(p, nums, attrs):",
+        "    found = []",
+        "    if not p.keys() <= FIELDS:",
+        "        for k in p:",
+        "            if k not in FIELDS:",
+        "                found.append(('unknown_field', f'payload.{k}: not a field of this event type'))",
+    ]
+    for index, (name, field) in enumerate(spec.fields.items()):
+        lines += [f"    {line}" for line in _field_lines(index, name, field, consts)]
+    lines.append("    return found or None")
+    namespace = dict(consts)
+    exec(compile("\n".join(lines), f"<taxonomy {sorted(spec.fields)}>", "exec"), namespace)  # noqa: S102
+    return namespace["validate"]  # type: ignore[no-any-return]
 
 
 def compile_taxonomy(config: AppConfig) -> dict[str, EventValidator]:
-    return {
-        event_type: EventValidator(
-            checks={name: _compile_field(field) for name, field in spec.fields.items()},
-            required=frozenset(name for name, field in spec.fields.items() if field.required),
-        )
-        for event_type, spec in config.events.items()
-    }
+    return {event_type: compile_event(spec) for event_type, spec in config.events.items()}

@@ -14,6 +14,7 @@ from liveops.models.app_config import AppConfig
 from liveops.models.telemetry import BatchIn
 
 DAY_MS = 86_400_000
+EVENT_KEYS = frozenset(("event_id", "event_type", "event_time", "payload"))
 HOUR_MS = 3_600_000
 
 
@@ -52,18 +53,6 @@ class ValidatedBatch:
 
 def to_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _parse_time(value: Any) -> int | None:
-    if type(value) is not str or len(value) > 64:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return to_ms(moment)
 
 
 def validate_batch(
@@ -110,6 +99,7 @@ def validate_batch(
     oldest_ms = received_at_ms - app.config.max_event_age_days * DAY_MS
     newest_ms = received_at_ms + max_future_ms
     validators = app.validators
+    max_age_days = app.config.max_event_age_days
     payload_dims = app.payload_dims
     seen_ids: set[str] = set()
     rejected = result.rejected
@@ -118,6 +108,8 @@ def validate_batch(
     def reject(index: int, code: str, message: str) -> None:
         rejected.append({"index": index, "code": code, "message": message})
 
+    fromisoformat = datetime.fromisoformat
+    dumps = orjson.dumps
     for index, event in enumerate(batch.events):
         if type(event) is not dict:
             reject(index, "invalid_event", "an event must be a JSON object")
@@ -129,41 +121,46 @@ def validate_batch(
         if event_id in seen_ids:
             reject(index, "duplicate_event_id", f"event_id {event_id!r} appears earlier in this batch")
             continue
-        unknown_keys = event.keys() - {"event_id", "event_type", "event_time", "payload"}
-        if unknown_keys:
-            reject(index, "invalid_event", f"unknown event keys: {', '.join(sorted(map(str, unknown_keys)))}")
+        if not event.keys() <= EVENT_KEYS:
+            unknown = ", ".join(sorted(str(k) for k in event if k not in EVENT_KEYS))
+            reject(index, "invalid_event", f"unknown event keys: {unknown}")
             continue
         event_type = event.get("event_type")
         validator = validators.get(event_type) if type(event_type) is str else None
         if validator is None:
             reject(index, "unknown_event_type", f"event_type {event_type!r} is not in this app's taxonomy")
             continue
-        client_ms = _parse_time(event.get("event_time"))
-        if client_ms is None:
+        raw_time = event.get("event_time")
+        try:
+            moment = fromisoformat(raw_time)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            moment = None
+        if moment is None or moment.tzinfo is None or len(raw_time) > 64:  # type: ignore[arg-type]
             reject(index, "invalid_event_time", "event_time must be an ISO 8601 date-time with a UTC offset")
             continue
+        client_ms = int(moment.timestamp() * 1000)
         event_ms = client_ms + skew_ms
         if event_ms > newest_ms:
             reject(index, "event_time_in_future", "event_time is more than 24 hours ahead of the server")
             continue
         if event_ms < oldest_ms:
             reject(
-                index,
-                "event_too_old",
-                f"event_time is older than {app.config.max_event_age_days} days (max_event_age_days)",
+                index, "event_too_old", f"event_time is older than {max_age_days} days (max_event_age_days)"
             )
             continue
-        payload = event.get("payload", {})
+        payload = event.get("payload")
         if payload is None:
             payload = {}
-        if type(payload) is not dict:
+        elif type(payload) is not dict:
             reject(index, "invalid_payload", "payload must be a JSON object")
             continue
-        problems = validator.problems(payload)
-        if problems:
+        nums: dict[str, Any] = {}
+        attrs: dict[str, Any] = {}
+        problems = validator(payload, nums, attrs)
+        if problems is not None:
             reject(index, problems[0][0], "; ".join(message for _, message in problems))
             continue
-        payload_json = orjson.dumps(payload)
+        payload_json = dumps(payload)
         if len(payload_json) > max_payload_bytes:
             reject(
                 index,
@@ -177,16 +174,18 @@ def validate_batch(
             "event_type": event_type,
             "event_time": event_ms,
             "client_event_time": client_ms,
-            "payload": orjson.Fragment(payload_json),
+            "nums": nums,
+            "attrs": attrs,
         }
         if payload_dims:
-            dims = {name: payload[source] for name, source in payload_dims if payload.get(source) is not None}
+            dims = {}
+            for name, source in payload_dims:
+                value = payload.get(source)
+                if value is not None:
+                    dims[name] = value if type(value) is str else dumps(value).decode()
             if dims:
-                row["dims"] = {
-                    name: value if type(value) is str else orjson.dumps(value).decode()
-                    for name, value in dims.items()
-                }
-        accepted.append(orjson.dumps(row))
+                row["dims"] = dims
+        accepted.append(dumps(row))
     return result
 
 

@@ -38,6 +38,12 @@ class BatchIn(BaseModel):
     )
     events: Annotated[list[RawEvent], Field(min_length=1, max_length=500)]
 
+    def __repr__(self) -> str:
+        # short, and without user_id: frameworks log request models (Powertools formats it eagerly)
+        return f"BatchIn(session_id={self.session_id!r}, platform={self.platform!r}, events=<{len(self.events)}>)"
+
+    __str__ = __repr__
+
 
 class Rejection(BaseModel):
     index: int

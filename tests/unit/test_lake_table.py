@@ -1,0 +1,307 @@
+"""Unit tests for the raw events Parquet table (storage/lake.py), without S3."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from liveops.domain.ingest import CompiledApp, queue_messages, validate_batch
+from liveops.domain.raw_events import HOUR_MS, PartitionRows, group_by_partition, parse_message
+from liveops.local.template import load_template
+from liveops.models.app_config import load_app_config
+from liveops.models.telemetry import BatchIn
+from liveops.storage.lake import NUM_MAP, RAW_EVENTS_SCHEMA, STR_MAP, TS, parquet_bytes, rows_to_table
+
+RECEIVED = datetime(2025, 12, 3, 10, 30, 0, tzinfo=UTC)
+RECEIVED_MS = int(RECEIVED.timestamp()) * 1000
+
+APP = CompiledApp.build(
+    load_app_config(
+        {
+            "app_id": "acme",
+            "name": "Acme",
+            "platforms": ["web"],
+            "events": {
+                "run_end": {
+                    "fields": {
+                        "run_id": {"type": "string", "required": True},
+                        "score": {"type": "integer"},
+                        "duration_ms": {"type": "number"},
+                        "win": {"type": "boolean"},
+                        "challenge_id": {"type": "string"},
+                    }
+                },
+                "ping": {},
+            },
+            "dimensions": [
+                "platform",
+                "client_version",
+                {"name": "challenge", "from": "payload.challenge_id"},
+            ],
+        }
+    )
+)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def make_message(
+    events: list[dict[str, Any]], *, received_ms: int = RECEIVED_MS, batch_id: str = "b1", **envelope: Any
+) -> bytes:
+    batch = BatchIn.model_validate({"session_id": "sess", "platform": "web", "events": events, **envelope})
+    validated = validate_batch(
+        batch, APP, batch_id=batch_id, received_at_ms=received_ms, user_hash="hash-1", max_payload_bytes=16384
+    )
+    assert validated.rejected == []
+    (message,) = queue_messages(validated, 256 * 1024)
+    return message
+
+
+def groups_of(*messages: bytes) -> list[PartitionRows]:
+    parsed = []
+    for i, message in enumerate(messages):
+        head, events = parse_message(message)
+        parsed.append((f"msg-{i}", head, events))
+    return group_by_partition(parsed)
+
+
+def run_end(event_id: str, minutes_ago: float, **payload: Any) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "event_type": "run_end",
+        "event_time": iso(RECEIVED - timedelta(minutes=minutes_ago)),
+        "payload": {"run_id": "r1", **payload},
+    }
+
+
+def roundtrip(table: pa.Table) -> pa.Table:
+    data = parquet_bytes(table)
+    assert isinstance(data, bytes) and data[:4] == b"PAR1" and data[-4:] == b"PAR1"
+    return pq.read_table(pa.BufferReader(data))
+
+
+# --------------------------------------------------------------------------- rows_to_table
+
+
+def test_table_has_the_schema_and_one_row_per_event() -> None:
+    message = make_message(
+        [
+            run_end("a", 1, score=3),
+            run_end("b", 2, win=True),
+            {"event_id": "c", "event_type": "ping", "event_time": iso(RECEIVED)},
+        ],
+        client_version="0.6.0",
+        sent_at=iso(RECEIVED),
+    )
+    (group,) = groups_of(message)
+    table = rows_to_table(group)
+    assert table.schema.equals(RAW_EVENTS_SCHEMA)
+    assert table.num_rows == 3
+    assert table.column("event_id").to_pylist() == ["a", "b", "c"]
+    assert table.column("event_type").to_pylist() == ["run_end", "run_end", "ping"]
+    assert table.column("batch_id").to_pylist() == ["b1"] * 3
+    assert table.column("session_id").to_pylist() == ["sess"] * 3
+    assert table.column("user_hash").to_pylist() == ["hash-1"] * 3
+    assert table.column("platform").to_pylist() == ["web"] * 3
+    assert table.column("client_version").to_pylist() == ["0.6.0"] * 3
+    assert table.column("content_version").to_pylist() == [None] * 3
+
+
+def test_parquet_roundtrip_keeps_schema_and_values() -> None:
+    message = make_message([run_end("a", 1, score=3, duration_ms=1.25, win=False, challenge_id="daily")])
+    (group,) = groups_of(message)
+    table = rows_to_table(group)
+    back = roundtrip(table)
+    assert back.schema.equals(RAW_EVENTS_SCHEMA)
+    assert back.to_pylist() == table.to_pylist()
+
+
+def test_timestamps_are_ms_utc() -> None:
+    sent = RECEIVED - timedelta(hours=1, milliseconds=500)  # the client clock is 1 h 0.5 s behind
+    client_time = sent - timedelta(seconds=10, milliseconds=123)
+    message = make_message(
+        [{"event_id": "a", "event_type": "ping", "event_time": iso(client_time)}], sent_at=iso(sent)
+    )
+    (group,) = groups_of(message)
+    back = roundtrip(rows_to_table(group))
+    for name in ("event_time", "client_event_time", "received_at", "sent_at"):
+        assert back.schema.field(name).type == pa.timestamp("ms", tz="UTC")
+    as_ms = {
+        name: back.column(name).cast(pa.int64()).to_pylist()[0]
+        for name in ("event_time", "client_event_time", "received_at", "sent_at")
+    }
+    assert as_ms == {
+        "event_time": RECEIVED_MS - 10_123,
+        "client_event_time": RECEIVED_MS - 10_123 - 3_600_500,
+        "received_at": RECEIVED_MS,
+        "sent_at": RECEIVED_MS - 3_600_500,
+    }
+    (row,) = back.to_pylist()
+    assert row["received_at"] == RECEIVED
+    assert row["received_at"].utcoffset() == timedelta(0)
+
+
+def test_missing_sent_at_and_user_hash_are_null() -> None:
+    head = {
+        "v": 1,
+        "app_id": "acme",
+        "batch_id": "b",
+        "received_at": RECEIVED_MS,
+        "session_id": "s",
+        "platform": "web",
+        "sent_at": None,
+        "user_hash": None,
+    }
+    event = {
+        "event_id": "e",
+        "event_type": "ping",
+        "event_time": RECEIVED_MS,
+        "client_event_time": RECEIVED_MS,
+    }
+    (group,) = group_by_partition([("m", head, [event])])
+    (row,) = roundtrip(rows_to_table(group)).to_pylist()
+    assert row["sent_at"] is None and row["user_hash"] is None
+    assert row["client_version"] is None and row["content_version"] is None
+    assert row["dims"] == [] and row["nums"] == [] and row["attrs"] == []
+    assert row["payload"] == "{}"
+
+
+def test_maps_dims_nums_attrs() -> None:
+    message = make_message(
+        [
+            run_end("a", 1, score=7, duration_ms=12.5, win=True, challenge_id="daily"),
+            run_end("b", 2, score=-3, win=False),
+            run_end("c", 3, challenge_id=None, score=None),
+            {"event_id": "d", "event_type": "ping", "event_time": iso(RECEIVED)},
+        ],
+        client_version="1.2.3",
+    )
+    (group,) = groups_of(message)
+    rows = {r["event_id"]: r for r in roundtrip(rows_to_table(group)).to_pylist()}
+    # envelope dims first, then payload dims
+    assert rows["a"]["dims"] == [("platform", "web"), ("client_version", "1.2.3"), ("challenge", "daily")]
+    assert rows["b"]["dims"] == [("platform", "web"), ("client_version", "1.2.3")]
+    # integers and numbers go to nums as doubles; strings and booleans to attrs as text; nulls nowhere
+    assert rows["a"]["nums"] == [("score", 7.0), ("duration_ms", 12.5)]
+    assert all(type(v) is float for _, v in rows["a"]["nums"])
+    assert rows["a"]["attrs"] == [("run_id", "r1"), ("win", "true"), ("challenge_id", "daily")]
+    assert rows["b"]["nums"] == [("score", -3.0)]
+    assert rows["b"]["attrs"] == [("run_id", "r1"), ("win", "false")]
+    assert rows["c"]["nums"] == [] and rows["c"]["attrs"] == [("run_id", "r1")]
+    assert rows["d"]["nums"] == [] and rows["d"]["attrs"] == []
+
+
+def test_payload_is_json_text() -> None:
+    payload = {"run_id": 'r\u00e9"1', "score": 2**62, "duration_ms": 0.1, "win": True, "challenge_id": None}
+    message = make_message(
+        [{"event_id": "a", "event_type": "run_end", "event_time": iso(RECEIVED), "payload": payload}]
+    )
+    (group,) = groups_of(message)
+    (row,) = roundtrip(rows_to_table(group)).to_pylist()
+    assert isinstance(row["payload"], str)
+    assert orjson.loads(row["payload"]) == payload
+    assert list(orjson.loads(row["payload"])) == list(payload)  # key order kept
+    assert dict(row["nums"])["score"] == float(2**62)
+
+
+def test_dropped_duplicates_are_absent() -> None:
+    late = make_message(
+        [run_end("x", 5, score=1), run_end("y", 6)], received_ms=RECEIVED_MS + 60_000, batch_id="late"
+    )
+    early = make_message([run_end("x", 5, score=2)], batch_id="early")
+    (group,) = groups_of(late, early)
+    assert group.rows[0] is None
+    back = roundtrip(rows_to_table(group))
+    rows = back.to_pylist()
+    assert sorted(r["event_id"] for r in rows) == ["x", "y"]
+    x = next(r for r in rows if r["event_id"] == "x")
+    assert x["batch_id"] == "early" and dict(x["nums"]) == {"score": 2.0}
+
+
+def test_a_group_with_only_dropped_rows_gives_an_empty_table() -> None:
+    group = groups_of(make_message([run_end("x", 1)]))[0]
+    group.rows[0] = None
+    table = rows_to_table(group)
+    assert table.num_rows == 0 and table.schema.equals(RAW_EVENTS_SCHEMA)
+    assert roundtrip(table).num_rows == 0
+
+
+def test_rows_of_several_hours_split_into_tables() -> None:
+    message = make_message([run_end("a", 1), run_end("b", 45), run_end("c", 95)])
+    groups = groups_of(message)
+    assert [g.key.hour for g in groups] == ["10", "09", "08"]
+    for group in groups:
+        table = rows_to_table(group)
+        hours = {t // HOUR_MS for t in table.column("event_time").cast(pa.int64()).to_pylist()}
+        assert hours == {group.key.hour_index}
+
+
+def test_many_rows_roundtrip() -> None:
+    batches = [
+        make_message(
+            [run_end(f"e{i}", i / 100, score=i, win=i % 2 == 0) for i in range(start, start + 500)],
+            batch_id=f"b{start}",
+        )
+        for start in (0, 500)
+    ]
+    (group,) = groups_of(*batches)
+    back = roundtrip(rows_to_table(group))
+    assert back.num_rows == 1000
+    assert back.column("event_id").to_pylist() == [f"e{i}" for i in range(1000)]
+    assert [dict(m)["score"] for m in back.column("nums").to_pylist()] == [float(i) for i in range(1000)]
+    assert [dict(m)["win"] for m in back.column("attrs").to_pylist()] == [
+        "true" if i % 2 == 0 else "false" for i in range(1000)
+    ]
+
+
+# --------------------------------------------------------------------------- the Glue table
+
+GLUE_TYPES = {
+    "string": pa.string(),
+    "timestamp": TS,
+    "map<string,string>": STR_MAP,
+    "map<string,double>": NUM_MAP,
+}
+
+
+def _glue_table() -> dict[str, Any]:
+    resource = load_template()["Resources"]["RawEventsTable"]
+    assert resource["Type"] == "AWS::Glue::Table"
+    return resource["Properties"]["TableInput"]
+
+
+def test_schema_matches_the_glue_columns() -> None:
+    columns = _glue_table()["StorageDescriptor"]["Columns"]
+    assert [c["Name"] for c in columns] == RAW_EVENTS_SCHEMA.names
+    for column, field in zip(columns, RAW_EVENTS_SCHEMA, strict=True):
+        glue_type = column["Type"].replace(" ", "")
+        assert glue_type in GLUE_TYPES, column
+        assert field.type == GLUE_TYPES[glue_type], (column, field)
+
+
+@pytest.mark.parametrize("name", ["event_time", "client_event_time", "received_at", "sent_at"])
+def test_timestamp_columns_are_ms_utc(name: str) -> None:
+    kind = RAW_EVENTS_SCHEMA.field(name).type
+    assert pa.types.is_timestamp(kind) and kind.unit == "ms" and kind.tz == "UTC"
+
+
+def test_partition_keys_match_the_lake_layout() -> None:
+    table = _glue_table()
+    assert [(k["Name"], k["Type"]) for k in table["PartitionKeys"]] == [
+        ("app_id", "string"),
+        ("dt", "string"),
+        ("hour", "string"),
+    ]
+    assert not set(RAW_EVENTS_SCHEMA.names) & {"app_id", "dt", "hour"}
+    (group,) = groups_of(make_message([run_end("a", 1)]))
+    assert group.key.values() == ["acme", "2025-12-03", "10"]
+    assert group.key.prefix() == "raw/events/app_id=acme/dt=2025-12-03/hour=10/"
+    assert table["StorageDescriptor"]["Location"] == {"Fn::Sub": "s3://${LakeBucket}/raw/events/"}
+    assert table["Parameters"]["classification"] == "parquet"

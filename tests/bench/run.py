@@ -214,7 +214,8 @@ def bench_writer() -> list[Row]:
             "writer: SQS batch -> Parquet (in memory)",
             f"{events / seconds:,.0f} ev/s ({events} events, {seconds * 1000:.0f} ms, "
             f"{written['bytes'] / events:.0f} B/event)",
-            f"orjson parse alone {events / floor:,.0f} ev/s; parse + Arrow columns {events / building:,.0f} ev/s",
+            f"orjson parse alone {events / floor:,.0f} ev/s; "
+            f"parse + Arrow columns {events / building:,.0f} ev/s",
             "≥ 250k ev/s",
         ),
     ]

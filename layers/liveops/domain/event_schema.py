@@ -100,8 +100,9 @@ def compile_event(spec: EventSpec) -> EventValidator:
         lines += [f"    {line}" for line in _field_lines(index, name, field, consts)]
     lines.append("    return found or None")
     namespace = dict(consts)
-    exec(compile("\n".join(lines), f"<taxonomy {sorted(spec.fields)}>", "exec"), namespace)  # noqa: S102
-    return namespace["validate"]  # type: ignore[no-any-return]
+    exec(compile("\n".join(lines), f"<taxonomy {sorted(spec.fields)}>", "exec"), namespace)
+    validate: EventValidator = namespace["validate"]
+    return validate
 
 
 def compile_taxonomy(config: AppConfig) -> dict[str, EventValidator]:

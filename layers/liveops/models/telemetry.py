@@ -40,7 +40,7 @@ class BatchIn(BaseModel):
 
     def __repr__(self) -> str:
         # short, and without user_id: frameworks log request models (Powertools formats it eagerly)
-        return f"BatchIn(session_id={self.session_id!r}, platform={self.platform!r}, events=<{len(self.events)}>)"
+        return f"BatchIn(session_id={self.session_id!r}, events=<{len(self.events)}>)"
 
     __str__ = __repr__
 

@@ -15,5 +15,7 @@ _route = entrypoint(app)
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: LambdaContext) -> dict:
-    ingest_service().idempotency.register_lambda_context(context)
+    idempotency = ingest_service().idempotency
+    if idempotency is not None:
+        idempotency.register_lambda_context(context)
     return _route(event, context)

@@ -2,26 +2,26 @@
 
 Only the wiring (function handlers, CLI, local stack) calls this; domain logic never builds
 clients and storage adapters receive them. AWS_ENDPOINT_URL (set by the local stack) sends every
-client to the moto server.
+client to the moto server. boto3 is imported on first use so that a function's import phase
+stays short.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
 
-# Client-facing paths fail fast so that the caller can answer 503 and the client retries;
-# background jobs can wait longer.
-FAST = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-PATIENT = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=60)
-
-
-@cache
+@lru_cache(maxsize=None)
 def client(service: str, *, patient: bool = False) -> Any:
-    return boto3.session.Session().client(service, config=PATIENT if patient else FAST)
+    import boto3
+    from botocore.config import Config
+
+    if patient:  # background jobs can wait
+        config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=60)
+    else:  # client-facing paths fail fast, so the caller can answer 503 and the client retries
+        config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+    return boto3.session.Session().client(service, config=config)
 
 
 def reset_clients() -> None:

@@ -7,19 +7,12 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from liveops.api.http import build_resolver
 from liveops.domain.hashing import user_hash
@@ -27,6 +20,10 @@ from liveops.domain.ingest import CompiledApp, queue_messages, validate_batch
 from liveops.errors import BadRequest, Conflict, LiveopsError, Unavailable
 from liveops.models.telemetry import BatchAccepted, BatchIn, ErrorResponse
 from liveops.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 logger = Logger(service="liveops")
 metrics = Metrics(namespace="liveops", service="ingest")
@@ -51,13 +48,17 @@ class IngestService:
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
-        self.idempotency = IdempotencyConfig(
-            event_key_jmespath="key",
-            payload_validation_jmespath="body_sha256",
-            expires_after_seconds=self.settings.idempotency_ttl_seconds,
-            raise_on_no_idempotency_key=True,
-        )
+        self.idempotency: IdempotencyConfig | None = None
         if self.persistence is not None:
+            # imported here: Powertools idempotency pulls in boto3, which the import phase can skip
+            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+            self.idempotency = IdempotencyConfig(
+                event_key_jmespath="key",
+                payload_validation_jmespath="body_sha256",
+                expires_after_seconds=self.settings.idempotency_ttl_seconds,
+                raise_on_no_idempotency_key=True,
+            )
             self._accept_once = idempotent_function(
                 self._accept,
                 data_keyword_argument="request",
@@ -77,6 +78,12 @@ class IngestService:
             raise Unavailable("idempotency is not configured")
         request["key"] = f"{app.config.app_id}:{idempotency_key}"
         request["body_sha256"] = hashlib.sha256(raw_body.encode("utf-8")).hexdigest()
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+            IdempotencyValidationError,
+        )
+
         try:
             body = self._accept_once(request=request, batch=batch, app=app, hash_key=hash_key)
         except IdempotencyValidationError:

@@ -8,11 +8,11 @@ stays short.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str, *, patient: bool = False) -> Any:
     import boto3
     from botocore.config import Config

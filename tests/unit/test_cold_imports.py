@@ -14,7 +14,8 @@ HEAVY = ("pyarrow", "pandas", "awswrangler", "numpy")
 PROBE = """
 import importlib.util, json, os, sys
 os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
-                  EVENTS_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/1/q", APPS_TABLE="a", IDEMPOTENCY_TABLE="i")
+                  EVENTS_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/1/q",
+                  APPS_TABLE="a", IDEMPOTENCY_TABLE="i")
 spec = importlib.util.spec_from_file_location("handler", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)

@@ -168,7 +168,9 @@ def bench_writer() -> list[Row]:
         )
         for body in queue_messages(validated, 10 * 1024 * 1024):
             # fresh ids per message, as distinct batches would carry
-            text = body.decode().replace('"event_id":"', f'"event_id":"{i}-')
+            message = orjson.loads(body)
+            message["events"]["event_id"] = [f"{i}-{e}" for e in message["events"]["event_id"]]
+            text = orjson.dumps(message).decode()
             records.append(
                 {
                     "messageId": str(uuid.uuid4()),
@@ -182,7 +184,7 @@ def bench_writer() -> list[Row]:
                     "awsRegion": "us-east-1",
                 }
             )
-    events = sum(len(parse_message(r["body"])[1]) for r in records)
+    events = sum(len(parse_message(r["body"])[1]["event_id"]) for r in records)
     written = {"bytes": 0}
 
     class MemoryLake:

@@ -31,7 +31,12 @@ def post(api: Api, key: str | None, body: Any = None, **headers: str) -> tuple[i
 
 
 def queued_events(stack: AwsStack) -> list[dict[str, Any]]:
-    return [e for m in drain(stack.env["EVENTS_QUEUE_URL"]) for e in m["events"]]
+    """Every queued event as a dict (messages carry events as columns)."""
+    events = []
+    for message in drain(stack.env["EVENTS_QUEUE_URL"]):
+        columns = message["events"]
+        events += [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    return events
 
 
 def test_valid_batch_is_accepted_and_enqueued_with_hashed_user(api: Api, game: str, stack: AwsStack) -> None:
@@ -43,7 +48,7 @@ def test_valid_batch_is_accepted_and_enqueued_with_hashed_user(api: Api, game: s
     assert len(messages) == 1
     message = messages[0]
     assert message["batch_id"] == body["batch_id"]
-    assert [e["event_id"] for e in message["events"]] == [e["event_id"] for e in events]
+    assert message["events"]["event_id"] == [e["event_id"] for e in events]
     assert "player-42" not in json.dumps(message)
     expected = hmac.new(
         app_user_hash_key(b"test-secret", "test-game"), b"player-42", hashlib.sha256

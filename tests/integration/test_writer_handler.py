@@ -21,6 +21,8 @@ T0 = 1_764_756_000_000  # 2025-12-03T10:00:00Z
 def message(
     app: str, events: list[dict[str, Any]], received: int = T0, batch_id: str = "b1"
 ) -> dict[str, Any]:
+    """A queue message as the ingest function builds it: envelope once, events as columns."""
+    columns = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "dims")
     return {
         "v": 1,
         "app_id": app,
@@ -33,7 +35,7 @@ def message(
         "client_version": "1.0",
         "content_version": None,
         "dims": {"platform": "web"},
-        "events": events,
+        "events": {name: [e.get(name) for e in events] for name in columns},
     }
 
 

@@ -116,10 +116,10 @@ class IngestService:
             max_payload_bytes=self.settings.max_payload_bytes,
             max_future_ms=self.settings.max_future_skew_hours * 3_600_000,
         )
-        if validated.events:
+        if validated.accepted:
             # raises Unavailable (503): nothing is acknowledged unless every message is queued
             self.queue.send(queue_messages(validated, self.settings.queue_message_max_bytes))
-        accepted = len(validated.events)
+        accepted = validated.accepted
         logger.info(
             "batch accepted",
             extra={

@@ -42,13 +42,24 @@ class CompiledApp:
         )
 
 
+EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "dims")
+# JSON overhead of one event in a message besides its ids and payload (quotes, commas, times)
+EVENT_OVERHEAD_BYTES = 64
+
+
 @dataclass
 class ValidatedBatch:
-    """What the ingest function enqueues: a header shared by the batch and one JSON blob per event."""
+    """What the ingest function enqueues: a header shared by the batch and the accepted events
+    as columns (the writer turns them into Arrow columns without touching single events)."""
 
     header: dict[str, Any]
-    events: list[bytes] = field(default_factory=list)
+    columns: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in EVENT_COLUMNS})
+    sizes: list[int] = field(default_factory=list)  # each event's approximate JSON size
     rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return len(self.sizes)
 
 
 def to_ms(moment: datetime) -> int:
@@ -103,7 +114,10 @@ def validate_batch(
     payload_dims = app.payload_dims
     seen_ids: set[str] = set()
     rejected = result.rejected
-    accepted = result.events
+    columns = result.columns
+    ids, types, times, client_times = (columns[c] for c in EVENT_COLUMNS[:4])
+    all_nums, all_attrs, all_dims = columns["nums"], columns["attrs"], columns["dims"]
+    sizes = result.sizes
 
     def reject(index: int, code: str, message: str) -> None:
         rejected.append({"index": index, "code": code, "message": message})
@@ -169,39 +183,49 @@ def validate_batch(
             )
             continue
         seen_ids.add(event_id)
-        row: dict[str, Any] = {
-            "event_id": event_id,
-            "event_type": event_type,
-            "event_time": event_ms,
-            "client_event_time": client_ms,
-            "nums": nums,
-            "attrs": attrs,
-        }
+        ids.append(event_id)
+        types.append(event_type)
+        times.append(event_ms)
+        client_times.append(client_ms)
+        all_nums.append(nums)
+        all_attrs.append(attrs)
+        size = len(payload_json) + len(event_id) + len(event_type) + EVENT_OVERHEAD_BYTES
+        dims = None
         if payload_dims:
-            dims = {}
             for name, source in payload_dims:
                 value = payload.get(source)
                 if value is not None:
+                    if dims is None:
+                        dims = {}
                     dims[name] = value if type(value) is str else dumps(value).decode()
-            if dims:
-                row["dims"] = dims
-        accepted.append(dumps(row))
+                    size += len(name) + len(dims[name]) + 6
+        all_dims.append(dims)
+        sizes.append(size)
     return result
 
 
 def queue_messages(batch: ValidatedBatch, max_bytes: int) -> list[bytes]:
     """Split the accepted events into queue message bodies of at most `max_bytes` each."""
-    head = orjson.dumps(batch.header)[:-1] + b',"events":['
-    tail = b"]}"
+    header = batch.header
+    columns = batch.columns
+
+    def encode(start: int, end: int) -> list[bytes]:
+        body = orjson.dumps(
+            {**header, "events": {name: values[start:end] for name, values in columns.items()}}
+        )
+        if len(body) <= max_bytes or end - start == 1:
+            return [body]
+        middle = (start + end) // 2  # the size estimate was short: split in two
+        return encode(start, middle) + encode(middle, end)
+
     messages: list[bytes] = []
-    chunk: list[bytes] = []
-    size = len(head) + len(tail)
-    for event in batch.events:
-        if chunk and size + len(event) + 1 > max_bytes:
-            messages.append(head + b",".join(chunk) + tail)
-            chunk, size = [], len(head) + len(tail)
-        chunk.append(event)
-        size += len(event) + 1
-    if chunk:
-        messages.append(head + b",".join(chunk) + tail)
+    base = len(orjson.dumps(header)) + 128
+    start, size = 0, base
+    for index, event_size in enumerate(batch.sizes):
+        if index > start and size + event_size > max_bytes:
+            messages += encode(start, index)
+            start, size = index, base
+        size += event_size
+    if start < batch.accepted:
+        messages += encode(start, batch.accepted)
     return messages

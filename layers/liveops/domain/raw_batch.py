@@ -71,18 +71,17 @@ EVENT_SCHEMA = pa.schema(
 )
 
 
-def _event_batch(events: list[dict[str, Any]]) -> pa.RecordBatch:
+def _event_batch(events: dict[str, list[Any]]) -> pa.RecordBatch:
     """The per-event columns of one message (envelope columns are added per batch)."""
     dumps = orjson.dumps
-    nums = [e.get("nums") or EMPTY for e in events]
-    attrs = [e.get("attrs") or EMPTY for e in events]
+    nums, attrs = events["nums"], events["attrs"]
     return pa.RecordBatch.from_arrays(
         [
-            pa.array([e["event_id"] for e in events], pa.string()),
-            pa.array([e["event_type"] for e in events], pa.string()),
-            pa.array([e["event_time"] for e in events], pa.int64()),
-            pa.array([e["client_event_time"] for e in events], pa.int64()),
-            pa.array([e.get("dims") for e in events], STR_MAP),
+            pa.array(events["event_id"], pa.string()),
+            pa.array(events["event_type"], pa.string()),
+            pa.array(events["event_time"], pa.int64()),
+            pa.array(events["client_event_time"], pa.int64()),
+            pa.array(events["dims"], STR_MAP),
             pa.array(nums, NUM_MAP),
             pa.array(attrs, STR_MAP),
             # the payload's valid fields, strings first (JSON objects are unordered)
@@ -131,7 +130,7 @@ class RawBatch:
         self._received: list[int] = []
         self._ids: list[list[str]] = []
 
-    def add(self, message_id: str, header: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    def add(self, message_id: str, header: dict[str, Any], events: dict[str, list[Any]]) -> None:
         """Add one message's events, or raise BadMessage and add nothing."""
         try:
             batch = _event_batch(events)
@@ -142,7 +141,7 @@ class RawBatch:
         self._headers.append(header)
         self._apps.append(header["app_id"])
         self._received.append(header["received_at"])
-        self._ids.append(batch.column(0).to_pylist())
+        self._ids.append(events["event_id"])
 
     def _keep_mask(self) -> np.ndarray:
         """Drop repeated (app, event_id): the earliest received copy wins, then the first seen."""

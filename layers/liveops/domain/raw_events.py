@@ -36,8 +36,11 @@ class PartitionKey:
         return f"{root}/app_id={self.app_id}/dt={self.dt}/hour={self.hour}/"
 
 
-def parse_message(body: str | bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A message's header and its events; BadMessage when it is not a liveops v1 message."""
+EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "dims")
+
+
+def parse_message(body: str | bytes) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """A message's header and its event columns; BadMessage when it is not a liveops v1 message."""
     try:
         message = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -45,8 +48,10 @@ def parse_message(body: str | bytes) -> tuple[dict[str, Any], list[dict[str, Any
     if type(message) is not dict or message.get("v") != 1:
         raise BadMessage("not a liveops v1 events message")
     events = message.pop("events", None)
-    if type(events) is not list:
-        raise BadMessage("message has no events list")
+    if type(events) is not dict or any(type(events.get(c)) is not list for c in EVENT_COLUMNS):
+        raise BadMessage(f"message events must be columns: {', '.join(EVENT_COLUMNS)}")
+    if len({len(events[c]) for c in EVENT_COLUMNS}) != 1:
+        raise BadMessage("message event columns differ in length")
     missing = [k for k in REQUIRED_HEADER if message.get(k) is None]
     if missing:
         raise BadMessage(f"message header lacks {', '.join(missing)}")

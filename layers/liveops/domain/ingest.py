@@ -190,15 +190,15 @@ def validate_batch(
         all_nums.append(nums)
         all_attrs.append(attrs)
         size = len(payload_json) + len(event_id) + len(event_type) + EVENT_OVERHEAD_BYTES
-        dims = None
-        if payload_dims:
-            for name, source in payload_dims:
-                value = payload.get(source)
-                if value is not None:
-                    if dims is None:
-                        dims = {}
-                    dims[name] = value if type(value) is str else dumps(value).decode()
-                    size += len(name) + len(dims[name]) + 6
+        dims: dict[str, str] | None = None
+        for name, source in payload_dims:
+            value = payload.get(source)
+            if value is not None:
+                text = value if type(value) is str else dumps(value).decode()
+                if dims is None:
+                    dims = {}
+                dims[name] = text
+                size += len(name) + len(text) + 6
         all_dims.append(dims)
         sizes.append(size)
     return result

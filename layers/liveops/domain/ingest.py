@@ -139,7 +139,7 @@ def validate_batch(
             unknown = ", ".join(sorted(str(k) for k in event if k not in EVENT_KEYS))
             reject(index, "invalid_event", f"unknown event keys: {unknown}")
             continue
-        event_type = event.get("event_type")
+        event_type: Any = event.get("event_type")
         validator = validators.get(event_type) if type(event_type) is str else None
         if validator is None:
             reject(index, "unknown_event_type", f"event_type {event_type!r} is not in this app's taxonomy")

@@ -162,7 +162,8 @@ def test_every_accepted_event_lands_exactly_once(running_stack: RunningStack, ap
     assert all(n == 1 for n in counts.values()), [k for k, n in counts.items() if n > 1]
     assert not set(rejected) & set(counts)
     assert all("player-7" not in json.dumps(r, default=str) for r in rows)
-    assert {r["dims"][1][1] if len(r["dims"]) > 1 else None for r in rows} >= {"win"}
+    assert {dict(r["attrs"]).get("outcome") for r in rows} >= {"win"}
+    assert {r["platform"] for r in rows} == {"web"}
 
 
 def test_demo_traffic_for_every_example_app(running_stack: RunningStack) -> None:

@@ -54,7 +54,8 @@ def test_valid_batch_is_accepted_and_enqueued_with_hashed_user(api: Api, game: s
         app_user_hash_key(b"test-secret", "test-game"), b"player-42", hashlib.sha256
     ).hexdigest()
     assert message["user_hash"] == expected
-    assert message["dims"] == {"platform": "web", "client_version": "1.2.0"}
+    assert (message["platform"], message["client_version"], message["session_id"]) == ("web", "1.2.0", "s-1")
+    assert message["events"]["payload"] == [json.dumps(e["payload"], separators=(",", ":")) for e in events]
 
 
 def test_mixed_batch_rejects_bad_events_and_keeps_the_good(api: Api, game: str, stack: AwsStack) -> None:

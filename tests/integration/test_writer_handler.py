@@ -22,7 +22,7 @@ def message(
     app: str, events: list[dict[str, Any]], received: int = T0, batch_id: str = "b1"
 ) -> dict[str, Any]:
     """A queue message as the ingest function builds it: envelope once, events as columns."""
-    columns = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "dims")
+    columns = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "payload")
     return {
         "v": 1,
         "app_id": app,
@@ -34,7 +34,6 @@ def message(
         "platform": "web",
         "client_version": "1.0",
         "content_version": None,
-        "dims": {"platform": "web"},
         "events": {name: [e.get(name) for e in events] for name in columns},
     }
 
@@ -47,6 +46,7 @@ def raw_event(event_id: str, t: int, outcome: str = "win", score: int = 3) -> di
         "client_event_time": t,
         "nums": {"score": score},
         "attrs": {"outcome": outcome},
+        "payload": json.dumps({"outcome": outcome, "score": score}),
     }
 
 
@@ -184,7 +184,7 @@ def test_ingest_to_lake_round_trip(stack: AwsStack, game: str) -> None:
     rows = sorted((r for rs in lake_rows(stack).values() for r in rs), key=lambda r: r["nums"][0][1])
     assert [r["event_id"] for r in rows] == [e["event_id"] for e in events]
     first = rows[1]
-    assert dict(first["dims"]) == {"platform": "web", "client_version": "1.2.0", "challenge_id": "daily-é"}
+    assert (first["platform"], first["client_version"], first["session_id"]) == ("web", "1.2.0", "s-1")
     assert dict(first["nums"]) == {"score": 1.0, "duration_ms": 1.5, "boss_defeated": 0.0}
     assert dict(first["attrs"]) == {"run_id": "r1", "outcome": "loss", "challenge_id": "daily-é"}
     assert json.loads(first["payload"]) == {

@@ -24,27 +24,18 @@ class CompiledApp:
 
     config: AppConfig
     validators: dict[str, EventValidator]
-    envelope_dims: tuple[tuple[str, str], ...]  # (dimension name, envelope field)
-    payload_dims: tuple[tuple[str, str], ...]  # (dimension name, payload field)
     platforms: frozenset[str]
 
     @classmethod
     def build(cls, config: AppConfig) -> CompiledApp:
-        specs = config.dimension_specs()
-        return cls(
-            config=config,
-            validators=compile_taxonomy(config),
-            envelope_dims=tuple((d.name, d.source) for d in specs if not d.source.startswith("payload.")),
-            payload_dims=tuple(
-                (d.name, d.source.removeprefix("payload.")) for d in specs if d.source.startswith("payload.")
-            ),
-            platforms=frozenset(config.platforms),
-        )
+        return cls(config=config, validators=compile_taxonomy(config), platforms=frozenset(config.platforms))
 
 
-EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "dims")
+EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "payload")
 # JSON overhead of one event in a message besides its ids and payload (quotes, commas, times)
 EVENT_OVERHEAD_BYTES = 64
+# the payload travels twice: typed (nums/attrs) and as escaped JSON text
+PAYLOAD_COPIES = 2.3
 
 
 @dataclass
@@ -85,11 +76,6 @@ def validate_batch(
         )
     sent_at_ms = to_ms(batch.sent_at) if batch.sent_at is not None else None
     skew_ms = received_at_ms - sent_at_ms if sent_at_ms is not None else 0
-    envelope = {
-        "platform": batch.platform,
-        "client_version": batch.client_version,
-        "content_version": batch.content_version,
-    }
     result = ValidatedBatch(
         header={
             "v": 1,
@@ -102,21 +88,17 @@ def validate_batch(
             "platform": batch.platform,
             "client_version": batch.client_version,
             "content_version": batch.content_version,
-            "dims": {
-                name: envelope[source] for name, source in app.envelope_dims if envelope[source] is not None
-            },
         }
     )
     oldest_ms = received_at_ms - app.config.max_event_age_days * DAY_MS
     newest_ms = received_at_ms + max_future_ms
     validators = app.validators
     max_age_days = app.config.max_event_age_days
-    payload_dims = app.payload_dims
     seen_ids: set[str] = set()
     rejected = result.rejected
     columns = result.columns
     ids, types, times, client_times = (columns[c] for c in EVENT_COLUMNS[:4])
-    all_nums, all_attrs, all_dims = columns["nums"], columns["attrs"], columns["dims"]
+    all_nums, all_attrs, payloads = columns["nums"], columns["attrs"], columns["payload"]
     sizes = result.sizes
 
     def reject(index: int, code: str, message: str) -> None:
@@ -189,18 +171,10 @@ def validate_batch(
         client_times.append(client_ms)
         all_nums.append(nums)
         all_attrs.append(attrs)
-        size = len(payload_json) + len(event_id) + len(event_type) + EVENT_OVERHEAD_BYTES
-        dims: dict[str, str] | None = None
-        for name, source in payload_dims:
-            value = payload.get(source)
-            if value is not None:
-                text = value if type(value) is str else dumps(value).decode()
-                if dims is None:
-                    dims = {}
-                dims[name] = text
-                size += len(name) + len(text) + 6
-        all_dims.append(dims)
-        sizes.append(size)
+        payloads.append(payload_json.decode())
+        sizes.append(
+            int(len(payload_json) * PAYLOAD_COPIES) + len(event_id) + len(event_type) + EVENT_OVERHEAD_BYTES
+        )
     return result
 
 

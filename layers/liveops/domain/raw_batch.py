@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
 from liveops.domain.raw_events import HOUR_MS, BadMessage, PartitionKey
@@ -35,14 +34,12 @@ RAW_EVENTS_SCHEMA = pa.schema(
         ("platform", pa.string()),
         ("client_version", pa.string()),
         ("content_version", pa.string()),
-        ("dims", STR_MAP),
         ("nums", NUM_MAP),
         ("attrs", STR_MAP),
         ("payload", pa.string()),
     ]
 )
 HEADER_STRINGS = ("batch_id", "session_id", "user_hash", "platform", "client_version", "content_version")
-EMPTY: dict[str, Any] = {}
 
 
 @dataclass
@@ -63,7 +60,6 @@ EVENT_SCHEMA = pa.schema(
         ("event_type", pa.string()),
         ("event_time", pa.int64()),
         ("client_event_time", pa.int64()),
-        ("event_dims", STR_MAP),
         ("nums", NUM_MAP),
         ("attrs", STR_MAP),
         ("payload", pa.string()),
@@ -73,50 +69,18 @@ EVENT_SCHEMA = pa.schema(
 
 def _event_batch(events: dict[str, list[Any]]) -> pa.RecordBatch:
     """The per-event columns of one message (envelope columns are added per batch)."""
-    dumps = orjson.dumps
-    nums, attrs = events["nums"], events["attrs"]
     return pa.RecordBatch.from_arrays(
         [
             pa.array(events["event_id"], pa.string()),
             pa.array(events["event_type"], pa.string()),
             pa.array(events["event_time"], pa.int64()),
             pa.array(events["client_event_time"], pa.int64()),
-            pa.array(events["dims"], STR_MAP),
-            pa.array(nums, NUM_MAP),
-            pa.array(attrs, STR_MAP),
-            # the payload's valid fields, strings first (JSON objects are unordered)
-            pa.array([dumps({**a, **m}).decode() for a, m in zip(attrs, nums, strict=True)], pa.string()),
+            pa.array(events["nums"], NUM_MAP),
+            pa.array(events["attrs"], STR_MAP),
+            pa.array(events["payload"], pa.string()),
         ],
         schema=EVENT_SCHEMA,
     )
-
-
-def concat_maps(first: pa.MapArray, second: pa.MapArray) -> pa.MapArray:
-    """Row-wise union of two map arrays of equal length: row i holds first[i]'s entries, then second[i]'s."""
-    rows = len(first)
-    a_off = first.offsets.to_numpy().astype(np.int64)
-    b_off = second.offsets.to_numpy().astype(np.int64)
-    a_count, b_count = np.diff(a_off), np.diff(b_off)
-    out_off = np.zeros(rows + 1, dtype=np.int64)
-    np.cumsum(a_count + b_count, out=out_off[1:])
-    a_keys, a_items = (
-        first.keys.slice(a_off[0], a_off[-1] - a_off[0]),
-        first.items.slice(a_off[0], a_off[-1] - a_off[0]),
-    )
-    b_keys, b_items = (
-        second.keys.slice(b_off[0], b_off[-1] - b_off[0]),
-        second.items.slice(b_off[0], b_off[-1] - b_off[0]),
-    )
-    a_row = np.repeat(np.arange(rows), a_count)
-    b_row = np.repeat(np.arange(rows), b_count)
-    a_pos = out_off[a_row] + np.arange(len(a_keys)) - (a_off[a_row] - a_off[0])
-    b_pos = out_off[b_row] + a_count[b_row] + np.arange(len(b_keys)) - (b_off[b_row] - b_off[0])
-    order = np.empty(len(a_keys) + len(b_keys), dtype=np.int64)
-    order[a_pos] = np.arange(len(a_keys))
-    order[b_pos] = len(a_keys) + np.arange(len(b_keys))
-    keys = pa.concat_arrays([a_keys, b_keys]).take(pa.array(order))
-    items = pa.concat_arrays([a_items, b_items]).take(pa.array(order))
-    return pa.MapArray.from_arrays(pa.array(out_off.astype(np.int32)), keys, items)
 
 
 class RawBatch:
@@ -178,10 +142,6 @@ class RawBatch:
             "client_event_time": events["client_event_time"].cast(TS),
             "received_at": spread("received_at", pa.int64()).cast(TS),
             "sent_at": spread("sent_at", pa.int64()).cast(TS),
-            "dims": concat_maps(
-                pa.array([h.get("dims") or EMPTY for h in headers], STR_MAP).take(rows),
-                events["event_dims"].combine_chunks(),
-            ),
             "nums": events["nums"],
             "attrs": events["attrs"],
             "payload": events["payload"],

@@ -36,7 +36,7 @@ class PartitionKey:
         return f"{root}/app_id={self.app_id}/dt={self.dt}/hour={self.hour}/"
 
 
-EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "dims")
+EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "payload")
 
 
 def parse_message(body: str | bytes) -> tuple[dict[str, Any], dict[str, list[Any]]]:

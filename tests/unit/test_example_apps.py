@@ -52,7 +52,7 @@ def _ingest(config: AppConfig, body: dict[str, Any]) -> tuple[int, list[dict[str
         user_hash=None,
         max_payload_bytes=16384,
     )
-    return len(result.events), result.rejected
+    return result.accepted, result.rejected
 
 
 def test_exactly_the_five_example_apps() -> None:

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     raw_events_table: str = "raw_events"
     athena_workgroup: str = ""
     user_hash_secret_param: str = "/liveops/user-hash-secret"
+    jobs_table: str = ""
+
+    # metrics API limits
+    metrics_max_range_days: int = 120
+    metrics_kanon_min: int = 10
+    export_max_rows: int = 100_000
 
     # ingestion limits (the HTTP API contract)
     max_body_bytes: int = MIB

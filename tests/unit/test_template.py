@@ -386,18 +386,27 @@ def test_route_pattern_escapes_static_text() -> None:
 # --------------------------------------------------------------------------- settings
 
 
-def _resource_env() -> dict[str, Any]:
+def _liveops_env() -> dict[str, Any]:
     env = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
     return {name: value for name, value in env.items() if not name.startswith("POWERTOOLS_")}
 
 
-def test_every_resource_env_var_is_a_setting() -> None:
+def _resource_env() -> dict[str, Any]:
+    """The variables that carry resource names: Refs to a resource or a parameter."""
+    return {name: value for name, value in _liveops_env().items() if isinstance(value, dict)}
+
+
+def test_every_liveops_env_var_is_a_setting() -> None:
     fields = set(Settings.model_fields)
-    env = _resource_env()
-    assert env, "the template sets no resource names"
-    for name, value in env.items():
+    for name in _liveops_env():
         assert name.lower() in fields, name
-        # each is a Ref to a resource or a parameter of the template
+
+
+def test_every_resource_env_var_is_a_ref_to_a_setting() -> None:
+    env = _resource_env()
+    assert {"LAKE_BUCKET", "EVENTS_QUEUE_URL", "APPS_TABLE", "GLUE_DATABASE"} <= set(env)
+    for name, value in env.items():
+        assert name.lower() in Settings.model_fields, name
         assert set(value) == {"Ref"}, (name, value)
         assert value["Ref"] in TEMPLATE["Resources"] or value["Ref"] in TEMPLATE["Parameters"], name
 
@@ -412,9 +421,11 @@ def test_every_resource_setting_is_set_by_the_template() -> None:
 
 def test_settings_read_the_resolved_template_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     refs = {name: f"local-{name}" for name in TEMPLATE["Resources"]}
-    env = resolve(_resource_env(), Context(parameters=parameter_defaults(TEMPLATE), refs=refs))
+    env = resolve(_liveops_env(), Context(parameters=parameter_defaults(TEMPLATE), refs=refs))
     for name, value in env.items():
+        assert isinstance(value, str), (name, value)  # Lambda environment values are strings
         monkeypatch.setenv(name, value)
     settings = Settings()
     for name, value in env.items():
-        assert getattr(settings, name.lower()) == value
+        assert str(getattr(settings, name.lower())) == value, name
+    assert settings.lake_bucket == "local-LakeBucket"

@@ -1,0 +1,1 @@
+"""Rollups of raw events into the curated tables (docs/rollups.md): two engines, one contract."""

@@ -49,7 +49,65 @@ def raw_event_writer():  # type: ignore[no-untyped-def]  # returns RawEventWrite
     return RawEventWriter(
         RawEventsLake(client("s3", patient=True), settings.lake_bucket),
         PartitionCatalog(client("glue", patient=True), settings.glue_database, settings.raw_events_table),
+        job_state(),
     )
+
+
+@lru_cache(maxsize=1)
+def job_state():  # type: ignore[no-untyped-def]  # returns JobState
+    from liveops.storage.job_state import JobState
+
+    return JobState(client("dynamodb", patient=True), get_settings().jobs_table)
+
+
+@lru_cache(maxsize=1)
+def curated_lake():  # type: ignore[no-untyped-def]  # returns CuratedLake
+    from liveops.storage.curated import CuratedLake
+
+    return CuratedLake(client("s3", patient=True), get_settings().lake_bucket)
+
+
+def rollup_jobs(progress=None):  # type: ignore[no-untyped-def]  # returns RollupJobs
+    from liveops.rollups.engines import EmbeddedEngine
+    from liveops.rollups.jobs import RollupJobs
+    from liveops.storage.lake import RawEventsReader
+
+    settings = get_settings()
+    curated = curated_lake()
+    glue = client("glue", patient=True)
+    engines = {
+        "embedded": EmbeddedEngine(
+            RawEventsReader(client("s3", patient=True), settings.lake_bucket), curated.assignments
+        )
+    }
+    try:
+        from liveops.rollups.athena_engine import AthenaEngine
+
+        engines["athena"] = AthenaEngine.from_settings(settings)
+    except ImportError:  # the Athena engine is optional where awswrangler is absent
+        pass
+    return RollupJobs(
+        apps=apps_store(),
+        state=job_state(),
+        curated=curated,
+        catalogs=_catalogs(glue, settings.glue_database),
+        engines=engines,
+        progress=progress or (lambda message: None),
+    )
+
+
+def _catalogs(glue, database):  # type: ignore[no-untyped-def]
+    """One PartitionCatalog per table, so each remembers the partitions it registered."""
+    from liveops.storage.catalog import PartitionCatalog
+
+    known: dict[str, PartitionCatalog] = {}
+
+    def catalog(table: str) -> PartitionCatalog:
+        if table not in known:
+            known[table] = PartitionCatalog(glue, database, table)
+        return known[table]
+
+    return catalog
 
 
 def reset() -> None:
@@ -57,3 +115,5 @@ def reset() -> None:
     apps_store.cache_clear()
     ingest_service.cache_clear()
     raw_event_writer.cache_clear()
+    job_state.cache_clear()
+    curated_lake.cache_clear()

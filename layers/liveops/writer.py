@@ -28,10 +28,15 @@ class Catalog(Protocol):
     def register(self, partitions: list[tuple[list[str], str]]) -> None: ...
 
 
+class DirtyMarks(Protocol):
+    def mark(self, scope: str, app_id: str, key: str) -> None: ...
+
+
 class RawEventWriter:
-    def __init__(self, lake: Lake, catalog: Catalog) -> None:
+    def __init__(self, lake: Lake, catalog: Catalog, marks: DirtyMarks) -> None:
         self._lake = lake
         self._catalog = catalog
+        self._marks = marks
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -65,8 +70,11 @@ class RawEventWriter:
         try:
             root = self._lake.location()
             self._catalog.register([(p.key.values(), root + p.key.prefix("")[1:]) for p in written])
+            # tell the rollup job which hours changed; without the mark the rows would never be counted
+            for partition in written:
+                self._marks.mark("hour", partition.key.app_id, f"{partition.key.dt}T{partition.key.hour}")
         except Exception:
-            # the files are there, but unregistered partitions are invisible: retry the messages
+            # the files are there, but unregistered or unmarked partitions would be missed: retry
             logger.exception("partition registration failed")
             info = sys.exc_info()
             for partition in written:

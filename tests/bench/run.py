@@ -195,7 +195,11 @@ def bench_writer() -> list[Row]:
         def register(self, partitions: list[tuple[list[str], str]]) -> None:
             pass
 
-    writer = RawEventWriter(MemoryLake(), NoCatalog())
+    class NoMarks:
+        def mark(self, scope: str, app_id: str, key: str) -> None:
+            pass
+
+    writer = RawEventWriter(MemoryLake(), NoCatalog(), NoMarks())
     sqs_event = {"Records": records}
     assert writer.handle(sqs_event) == {"batchItemFailures": []}
     seconds = best_of(lambda: writer.handle(sqs_event), repeat=3, number=3)

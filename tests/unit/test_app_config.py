@@ -761,12 +761,6 @@ def test_semantic_checks_run_only_on_structurally_valid_configs() -> None:
 # --------------------------------------------------------------------------- known bugs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: app_config.py:199 dimension_specs() builds DimensionSpec(source=<bare name>), whose "
-    "validator raises pydantic.ValidationError for a bare non-envelope name, so load_app_config leaks "
-    "a ValidationError instead of the AppConfigError that semantic_problems (line 292) meant to report",
-)
 def test_bare_non_envelope_dimension_is_a_problem_not_a_crash() -> None:
     data = minimal()
     data["dimensions"] = ["platform", "label"]
@@ -774,11 +768,6 @@ def test_bare_non_envelope_dimension_is_a_problem_not_a_crash() -> None:
     assert has_problem(problems, "dimensions[1]", "not an envelope field")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: app_config.py:234 _path strips only the union tags 'str' and 'DimensionSpec', so "
-    "pydantic's tags 'constrained-str', 'bool', 'int', 'float' leak into user-facing problem paths",
-)
 def test_problem_paths_carry_no_union_branch_names() -> None:
     data = minimal()
     data["dimensions"] = ["Platform"]
@@ -789,22 +778,12 @@ def test_problem_paths_carry_no_union_branch_names() -> None:
     assert bad == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: app_config.py:234 _path drops every loc item equal to 'str', so a problem inside an "
-    "event (or measure, field...) legitimately named 'str' is reported at the wrong path",
-)
 def test_problem_path_keeps_a_user_name_that_equals_str() -> None:
     data = minimal()
     data["events"]["str"] = {"fields": {"f": {"type": "text"}}}
     assert has_problem(problems_of(data), "events.str.fields.f.type")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: app_config.py:40 populate_by_name=True makes DimensionSpec accept the undocumented key "
-    "'source' (its python name) besides 'from'; the spec says unknown keys are errors",
-)
 def test_dimension_source_is_not_a_config_key() -> None:
     data = minimal()
     data["dimensions"] = [{"name": "x", "source": "platform"}]
@@ -924,6 +903,30 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 FULL_PATHS = _paths(FULL)
 
 
+def _get(value: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
+def _names(value: Any) -> set[str]:
+    """Every key and string in the config: swapping them around makes cross-reference mistakes."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.add(key)
+            found |= _names(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _names(item)
+    elif isinstance(value, str):
+        found.add(value)
+    return found
+
+
+NAME_POOL = sorted(_names(FULL) | {"events", "events.count", "win_rate.p95", "nope"})
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutations_of_a_valid_config_load_or_raise_app_config_error(data: st.DataObject) -> None:
@@ -946,5 +949,32 @@ def test_mutations_of_a_valid_config_load_or_raise_app_config_error(data: st.Dat
             parent[data.draw(st.text(min_size=1, max_size=8), label="key")] = data.draw(JSON, label="value")
         else:
             parent.append(data.draw(JSON, label="value"))
+    assume(not _known_bug(config))
+    _loads_or_refuses(config)
+
+
+STRING_PATHS = [path for path in FULL_PATHS if isinstance(_get(FULL, path), str)]
+KEY_PATHS = [path for path in FULL_PATHS if isinstance(path[-1], str)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_cross_reference_mutations_load_or_raise_app_config_error(data: st.DataObject) -> None:
+    """Swap names around (a string for another, a key renamed) to reach the semantic checks."""
+    config = copy.deepcopy(FULL)
+    for _ in range(data.draw(st.integers(1, 3), label="mutations")):
+        rename = data.draw(st.booleans(), label="rename")
+        path = data.draw(st.sampled_from(KEY_PATHS if rename else STRING_PATHS), label="path")
+        try:
+            parent = _get(config, path[:-1])
+            value = parent[path[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue
+        name = data.draw(st.sampled_from(NAME_POOL), label="name")
+        if rename:
+            del parent[path[-1]]
+            parent[name] = value
+        else:
+            parent[path[-1]] = name
     assume(not _known_bug(config))
     _loads_or_refuses(config)

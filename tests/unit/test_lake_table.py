@@ -274,16 +274,19 @@ def test_lake_writes_one_object_per_partition() -> None:
         assert pq.read_table(pa.BufferReader(put["Body"])).num_rows == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ingest accepts integer fields up to int64 (event_schema.py), but raw_batch.py builds "
-    "`nums` as map<string,double> and pyarrow refuses ints beyond 2^53; RawBatch.add raises BadMessage, "
-    "so the whole acknowledged message (up to 500 events) ends in the dead-letter queue",
-)
-def test_large_integer_fields_reach_the_lake() -> None:
-    (message,) = make_messages([run_end("a", 1, score=2**53 + 1), run_end("b", 2, score=1)])
+def test_every_integer_ingest_accepts_fits_the_lake() -> None:
+    """Ingest refuses integers a double cannot hold exactly, so nothing acknowledged is refused later."""
+    (message,) = make_messages([run_end("a", 1, score=2**53), run_end("b", 2, score=-(2**53))])
     table = one_table(message)
     assert table.column("event_id").to_pylist() == ["a", "b"]
+    assert [dict(m)["score"] for m in table.column("nums").to_pylist()] == [2.0**53, -(2.0**53)]
+    batch = BatchIn.model_validate(
+        {"session_id": "s", "platform": "web", "events": [run_end("c", 1, score=2**53 + 1)]}
+    )
+    validated = validate_batch(
+        batch, APP, batch_id="b", received_at_ms=RECEIVED_MS, user_hash=None, max_payload_bytes=16384
+    )
+    assert [r["code"] for r in validated.rejected] == ["invalid_value"]
 
 
 # --------------------------------------------------------------------------- the Glue table

@@ -445,25 +445,12 @@ def test_add_refuses_a_missing_column() -> None:
         RawBatch().add("bad", header(), events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: raw_batch.py RawBatch.partitions: when every message added is empty (parse_message "
-    "accepts zero-length columns), hours.min() of an empty array raises ValueError and the writer "
-    "fails the whole SQS batch instead of writing nothing",
-)
 def test_only_empty_messages_give_no_partitions() -> None:
     batch = RawBatch()
     batch.add("m1", header(), columns())
     assert batch.partitions() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: raw_batch.py: a message with a mistyped header field (sent_at as text, batch_id as a "
-    "number) or a null event_time passes parse_message and RawBatch.add, then makes partitions() raise "
-    "(ArrowInvalid/ArrowTypeError/TypeError) for the whole SQS batch, so one poison message fails, and "
-    "finally dead-letters, every message delivered with it",
-)
 @pytest.mark.parametrize(
     ("head", "column", "value"),
     [

@@ -192,22 +192,12 @@ def test_resolve_recurses_through_plain_structures() -> None:
     assert resolve({"Other": "x"}, c) == {"Other": "x"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: template.py _sub: the pattern [^}!]+ leaves the escape ${!Literal} untouched, but "
-    "CloudFormation renders it as the literal text ${Literal}",
-)
 def test_sub_escape_renders_a_literal_placeholder() -> None:
     assert (
         resolve({"Fn::Sub": "echo ${!HOME} in ${AWS::Region}"}, ctx()) == f"echo ${{HOME}} in {LOCAL_REGION}"
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: template.py Context.pseudo indexes a dict, so a pseudo parameter it does not model "
-    "(AWS::NotificationARNs) raises a bare KeyError, which provision()'s `except Unresolved` misses",
-)
 def test_unknown_pseudo_parameter_is_unresolved() -> None:
     with pytest.raises(Unresolved):
         resolve({"Ref": "AWS::NotificationARNs"}, ctx())
@@ -312,12 +302,6 @@ def test_http_routes_order_and_defaults() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: template.py http_routes sorts by (number of '{', -len(path)), so a greedy {proxy+} "
-    "route (one brace) is tried before a more specific route with two parameters and steals its "
-    "requests; API Gateway tries greedy routes last",
-)
 def test_greedy_routes_come_after_every_specific_route() -> None:
     template = {
         "Resources": {

@@ -30,8 +30,9 @@ from liveops.models.app_config import AppConfig, FieldSpec
 MAX_EVENTS_PER_BATCH = 500
 MAX_SESSION_SECONDS = 50 * 60  # a session's events span at most this, so all fit in the last hour
 MAX_END_LAG_MS = 180_000  # a session's last event happened at most this long before `now`
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
+# ingest accepts integers up to 2^53 in magnitude (what a double holds exactly)
+INT64_MIN = -(2**53)
+INT64_MAX = 2**53
 NUMBER_INT_LIMIT = 2**53
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

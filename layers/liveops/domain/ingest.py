@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -53,8 +53,13 @@ class ValidatedBatch:
         return len(self.sizes)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MS = timedelta(milliseconds=1)
+
+
 def to_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    """Milliseconds since the epoch, in integer arithmetic (floats lose a millisecond after 2038)."""
+    return (moment - EPOCH) // ONE_MS
 
 
 def validate_batch(
@@ -134,7 +139,7 @@ def validate_batch(
         if moment is None or moment.tzinfo is None or len(raw_time) > 64:  # type: ignore[arg-type]
             reject(index, "invalid_event_time", "event_time must be an ISO 8601 date-time with a UTC offset")
             continue
-        client_ms = int(moment.timestamp() * 1000)
+        client_ms = (moment - EPOCH) // ONE_MS
         event_ms = client_ms + skew_ms
         if event_ms > newest_ms:
             reject(index, "event_time_in_future", "event_time is more than 24 hours ahead of the server")
@@ -156,7 +161,11 @@ def validate_batch(
         if problems is not None:
             reject(index, problems[0][0], "; ".join(message for _, message in problems))
             continue
-        payload_json = dumps(payload)
+        try:
+            payload_json = dumps(payload)
+        except orjson.JSONEncodeError:  # e.g. a lone surrogate in a string
+            reject(index, "invalid_payload", "payload strings must be valid Unicode")
+            continue
         if len(payload_json) > max_payload_bytes:
             reject(
                 index,

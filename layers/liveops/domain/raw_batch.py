@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from liveops.domain.raw_events import HOUR_MS, BadMessage, PartitionKey
+from liveops.domain.raw_events import HOUR_MS, BadMessage, PartitionKey, check_header
 
 TS = pa.timestamp("ms", tz="UTC")
 STR_MAP = pa.map_(pa.string(), pa.string())
@@ -96,10 +96,16 @@ class RawBatch:
 
     def add(self, message_id: str, header: dict[str, Any], events: dict[str, list[Any]]) -> None:
         """Add one message's events, or raise BadMessage and add nothing."""
+        check_header(header)
         try:
             batch = _event_batch(events)
         except (KeyError, TypeError, AttributeError, ValueError, pa.ArrowException) as exc:
             raise BadMessage(f"malformed events: {type(exc).__name__}: {exc}") from None
+        if any(
+            batch.column(name).null_count
+            for name in ("event_id", "event_type", "event_time", "client_event_time")
+        ):
+            raise BadMessage("an event lacks its id, type or times")
         self._batches.append(batch)
         self._message_ids.append(message_id)
         self._headers.append(header)
@@ -151,7 +157,7 @@ class RawBatch:
         return pa.Table.from_arrays([columns[f.name] for f in RAW_EVENTS_SCHEMA], schema=RAW_EVENTS_SCHEMA)
 
     def partitions(self) -> list[RawPartition]:
-        if not self._batches:
+        if not any(batch.num_rows for batch in self._batches):
             return []
         counts = np.fromiter((len(ids) for ids in self._ids), dtype=np.int64, count=len(self._ids))
         message_of_row = np.repeat(np.arange(len(counts)), counts)

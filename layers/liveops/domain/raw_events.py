@@ -10,6 +10,7 @@ import orjson
 
 HOUR_MS = 3_600_000
 REQUIRED_HEADER = ("app_id", "batch_id", "received_at", "session_id", "platform")
+HEADER_TEXT = ("batch_id", "session_id", "user_hash", "platform", "client_version", "content_version")
 
 
 class BadMessage(ValueError):
@@ -45,16 +46,26 @@ def parse_message(body: str | bytes) -> tuple[dict[str, Any], dict[str, list[Any
         message = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadMessage(f"not JSON: {exc}") from None
-    if type(message) is not dict or message.get("v") != 1:
+    if type(message) is not dict or type(message.get("v")) is not int or message["v"] != 1:
         raise BadMessage("not a liveops v1 events message")
     events = message.pop("events", None)
     if type(events) is not dict or any(type(events.get(c)) is not list for c in EVENT_COLUMNS):
         raise BadMessage(f"message events must be columns: {', '.join(EVENT_COLUMNS)}")
     if len({len(events[c]) for c in EVENT_COLUMNS}) != 1:
         raise BadMessage("message event columns differ in length")
-    missing = [k for k in REQUIRED_HEADER if message.get(k) is None]
+    check_header(message)
+    return message, events
+
+
+def check_header(header: dict[str, Any]) -> None:
+    """BadMessage unless the envelope fields have the types the writer relies on."""
+    missing = [k for k in REQUIRED_HEADER if header.get(k) is None]
     if missing:
         raise BadMessage(f"message header lacks {', '.join(missing)}")
-    if type(message["received_at"]) is not int or type(message["app_id"]) is not str:
+    if type(header["received_at"]) is not int or type(header["app_id"]) is not str:
         raise BadMessage("message header has mistyped fields")
-    return message, events
+    if header.get("sent_at") is not None and type(header["sent_at"]) is not int:
+        raise BadMessage("message header has a mistyped sent_at")
+    for name in HEADER_TEXT:
+        if header.get(name) is not None and type(header[name]) is not str:
+            raise BadMessage(f"message header has a mistyped {name}")

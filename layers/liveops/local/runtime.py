@@ -34,9 +34,9 @@ class LocalContext:
 
 
 class LocalFunction:
-    def __init__(self, spec: FunctionSpec, timeout_seconds: float = 30.0) -> None:
+    def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
-        self.timeout_seconds = timeout_seconds
+        self.timeout_seconds = spec.timeout_seconds
         self._lock = threading.Lock()
         self._handler: Any = None
 

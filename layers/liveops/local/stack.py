@@ -19,6 +19,7 @@ from liveops.local.gateway import Gateway
 from liveops.local.poller import QueuePoller
 from liveops.local.provision import provision
 from liveops.local.runtime import LocalFunction
+from liveops.local.scheduler import Scheduler, schedules
 from liveops.local.template import (
     PROJECT_ROOT,
     Context,
@@ -70,6 +71,7 @@ class LocalStack:
         self.http: Any = None
         self.http_thread: threading.Thread | None = None
         self.info: dict[str, Any] = {}
+        self.scheduler: Scheduler | None = None
 
     @property
     def endpoint(self) -> str:
@@ -104,6 +106,10 @@ class LocalStack:
         apps = self._apply_examples() if opts.apply_examples else {}
         self._start_pollers()
         self._start_gateway()
+        self.scheduler = Scheduler(
+            schedules(self.template), lambda fn, event: self.functions[fn].invoke(event)
+        )
+        self.scheduler.start()
         self.info = {
             "api_url": f"http://{opts.host}:{opts.port}",
             "aws_endpoint_url": self.endpoint,
@@ -111,6 +117,7 @@ class LocalStack:
             "lake_bucket": environment.get("LAKE_BUCKET"),
             "site_bucket": environment.get("SITE_BUCKET"),
             "apps": apps,
+            "schedules": {s.name: s.expression for s in self.scheduler.entries},
             "environment": environment,
             "pid": os.getpid(),
         }
@@ -118,6 +125,8 @@ class LocalStack:
         return self.info
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop_event.set()
         for poller in self.pollers:
             poller.stop_event.set()
         if self.http is not None:

@@ -61,14 +61,17 @@ class Context:
     attrs: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def pseudo(self, name: str) -> Any:
-        return {
+        known = {
             "AWS::StackName": self.stack_name,
             "AWS::AccountId": self.account_id,
             "AWS::Region": self.region,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NoValue": None,
-        }[name]
+        }
+        if name not in known:
+            raise Unresolved(name)
+        return known[name]
 
 
 class Unresolved(KeyError):
@@ -125,7 +128,8 @@ def _sub(arg: Any, ctx: Context) -> str:
             return str(ctx.attrs[(res, attr)])
         return str(_ref(name, ctx))
 
-    return re.sub(r"\$\{([^}!]+)\}", replace, text)
+    # ${!Literal} is CloudFormation's escape for a literal ${Literal}
+    return re.sub(r"\$\{([^}!]+)\}", replace, text).replace("${!", "${")
 
 
 def parameter_defaults(template: dict[str, Any]) -> dict[str, Any]:
@@ -157,10 +161,12 @@ class FunctionSpec:
     handler: str  # module.function
     environment: dict[str, Any]
     events: dict[str, dict[str, Any]]
+    timeout_seconds: float = 3.0
 
 
 def functions(template: dict[str, Any]) -> list[FunctionSpec]:
-    globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    global_function = template.get("Globals", {}).get("Function", {})
+    globals_env = global_function.get("Environment", {}).get("Variables", {})
     found = []
     for logical_id, resource in template.get("Resources", {}).items():
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -174,6 +180,7 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
                 handler=props["Handler"],
                 environment=env,
                 events=props.get("Events", {}),
+                timeout_seconds=float(props.get("Timeout", global_function.get("Timeout", 3))),
             )
         )
     return found
@@ -186,5 +193,5 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
             if event.get("Type") == "HttpApi":
                 props = event.get("Properties", {})
                 routes.append(HttpRoute(props.get("Method", "ANY").upper(), props["Path"], spec.logical_id))
-    # static paths win over parameterised ones, as in API Gateway
-    return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
+    # as in API Gateway: static paths first, then parameterised ones, greedy {proxy+} paths last
+    return sorted(routes, key=lambda r: ("+}" in r.path, r.path.count("{"), -len(r.path)))

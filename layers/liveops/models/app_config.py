@@ -37,7 +37,7 @@ WEEKLY_SECTIONS = (
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FieldSpec(StrictModel):
@@ -192,10 +192,16 @@ class AppConfig(StrictModel):
     thresholds: list[ThresholdSpec] = Field(default_factory=list)
     retention: RetentionSpec = Field(default_factory=RetentionSpec)
     discord: DiscordSpec = Field(default_factory=DiscordSpec)
+    # embedded: pyarrow inside the rollup Lambda; athena: the same SQL on Athena, for big apps
+    rollup_engine: Literal["embedded", "athena"] = "embedded"
 
     def dimension_specs(self) -> list[DimensionSpec]:
         """Dimensions in their long form; a bare name is an envelope field of that name."""
-        return [DimensionSpec(name=d, source=d) if isinstance(d, str) else d for d in self.dimensions]
+        # model_construct: a bare name that is no envelope field is reported by semantic_problems
+        return [
+            DimensionSpec.model_construct(name=d, source=d) if isinstance(d, str) else d
+            for d in self.dimensions
+        ]
 
     def metric_names(self) -> set[str]:
         """Every figure a threshold or an experiment may name."""
@@ -224,13 +230,31 @@ class AppConfigError(Exception):
         self.problems = problems
 
 
-def _path(loc: tuple[Any, ...]) -> str:
+PYDANTIC_TAGS = frozenset({"str", "int", "float", "bool"})
+
+
+def _path(loc: tuple[Any, ...], data: Any) -> str:
+    """A problem's location in the user's document. pydantic adds the names of union members and
+    validators to `loc`; only parts that exist in the document are kept."""
     parts: list[str] = []
+    current = data
     for item in loc:
-        # pydantic adds the union branch name to the location; it means nothing to a user
-        if isinstance(item, str) and ("[" in item or item in ("str", "DimensionSpec")):
-            continue
-        parts.append(f"[{item}]" if isinstance(item, int) else str(item))
+        if isinstance(current, dict) and item in current:
+            parts.append(str(item))
+            current = current[item]
+        elif isinstance(current, list) and isinstance(item, int) and 0 <= item < len(current):
+            parts.append(f"[{item}]")
+            current = current[item]
+        elif (
+            isinstance(current, dict)
+            and isinstance(item, str)
+            and re.fullmatch(r"[a-z_][a-z0-9_]*", item)
+            and item not in PYDANTIC_TAGS
+        ):
+            parts.append(item)  # a missing key
+            current = None
+        elif not isinstance(current, dict | list):
+            break
     return ".".join(parts).replace(".[", "[")
 
 
@@ -387,7 +411,7 @@ def load_app_config(data: Any) -> AppConfig:
         config = AppConfig.model_validate(data)
     except ValidationError as exc:
         raise AppConfigError(
-            [Problem(path=_path(tuple(err["loc"])), message=err["msg"]) for err in exc.errors()]
+            [Problem(path=_path(tuple(err["loc"]), data), message=err["msg"]) for err in exc.errors()]
         ) from None
     problems = semantic_problems(config)
     if problems:

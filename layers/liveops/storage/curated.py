@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from liveops.rollups.schema import SORT_KEYS, TABLES
+from liveops.rollups.schema import ASSIGNMENTS, SORT_KEYS, TABLES
 
 FILE_NAME = "part-0.parquet"
 
@@ -69,3 +69,13 @@ class CuratedLake:
             ]
         schema = TABLES[table_name]
         return pa.concat_tables(parts) if parts else schema.empty_table()
+
+    def assignments(self, app_id: str) -> pa.Table:
+        """Experiment assignments exported for rollups (curated/assignments/app_id=<app>/*.parquet)."""
+        prefix = f"{self._root}/assignments/app_id={app_id}/"
+        tables = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                body = self._s3.get_object(Bucket=self._bucket, Key=obj["Key"])["Body"].read()
+                tables.append(pq.read_table(io.BytesIO(body)).select(ASSIGNMENTS.names).cast(ASSIGNMENTS))
+        return pa.concat_tables(tables) if tables else ASSIGNMENTS.empty_table()

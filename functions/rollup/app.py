@@ -1,0 +1,16 @@
+"""Lambda handler: the rollup jobs (`{"job": "rollup"|"rollup-daily", "app_id"?, "engine"?}`)."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from liveops.wiring import rollup_jobs
+
+logger = Logger(service="liveops")
+tracer = Tracer(service="liveops")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict, context: LambdaContext) -> dict:
+    jobs = rollup_jobs(progress=logger.info)
+    return jobs.run(event.get("job", "rollup"), event.get("app_id"), event.get("engine"))

@@ -1,0 +1,381 @@
+"""GET /v1/metrics/*: figures from the curated tables, as JSON or CSV, for viewers and up.
+
+The figures are computed by `liveops.domain.metrics` (pyarrow), imported on the first metrics
+request so that building this resolver stays cheap (e.g. for `liveops openapi`).
+"""
+
+# No `from __future__ import annotations` here: the routes' RBAC dependency is a closure, and
+# Powertools reads dependencies from the evaluated annotations.
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from liveops.api.http import json_response
+from liveops.errors import BadRequest, NotFound
+from liveops.models.app_config import APP_ID_PATTERN, NAME_PATTERN, AppConfig
+from liveops.models.metrics import (
+    ExperimentOut,
+    FunnelOut,
+    KpisOut,
+    OverviewOut,
+    StorageOut,
+    TimeseriesOut,
+)
+from liveops.models.telemetry import ErrorResponse
+from liveops.settings import Settings
+from liveops.storage.tokens_store import TokenRecord
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from liveops.domain.metrics import Selection, Window
+
+# ---------------------------------------------------------------------------- what the routes need
+
+
+class ConfigSource(Protocol):
+    def get_config(self, app_id: str) -> tuple[AppConfig, int] | None: ...
+
+
+class CuratedReader(Protocol):
+    def read(self, table_name: str, app_id: str, first: date, last: date) -> "pa.Table": ...
+
+
+class PrefixUsage(Protocol):
+    def usage(self, prefix: str) -> tuple[int, int]: ...
+
+
+@dataclass(frozen=True)
+class MetricsBackend:
+    configs: ConfigSource
+    lake: CuratedReader
+    usage: PrefixUsage
+    prefixes: Callable[[str], dict[str, str]]  # data category -> lake prefix, per app
+    settings: Settings
+
+
+# ---------------------------------------------------------------------------- parameters and docs
+
+AppParam = Annotated[str, Query(alias="app", pattern=APP_ID_PATTERN, description="the app id")]
+FromParam = Annotated[
+    datetime, Query(alias="from", description="start of the range, ISO 8601 (without an offset: UTC)")
+]
+ToParam = Annotated[datetime, Query(alias="to", description="end of the range, exclusive, ISO 8601")]
+FormatParam = Annotated[Literal["json", "csv"], Query(alias="format", description="json or csv (flat rows)")]
+GroupByParam = Annotated[
+    str | None, Query(pattern=NAME_PATTERN, description="a dimension: one series or group per value")
+]
+COMMON = {"app", "from", "to", "format"}
+BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}]
+DIMENSION_FILTERS = (
+    " Any other query parameter `<dimension>=<value>` keeps that dimension's value only. Rollups store "
+    "the total and each dimension alone, so at most one dimension may be named (group_by and filters "
+    "together): more is a 400."
+)
+RANGE_RULES = (
+    " Ranges longer than METRICS_MAX_RANGE_DAYS and answers longer than EXPORT_MAX_ROWS rows are a 400. "
+    "Groups behind fewer than METRICS_KANON_MIN distinct users are left out and counted in `suppressed`."
+)
+
+
+def _responses(model: type) -> dict[int, dict[str, Any]]:
+    error = {"application/json": {"model": ErrorResponse}}
+    return {
+        200: {
+            "description": "The figures (CSV: flat rows with a header)",
+            "content": {"application/json": {"model": model}, "text/csv": {"schema": {"type": "string"}}},
+        },
+        400: {"description": "Invalid parameters, range or result too large", "content": error},
+        401: {"description": "Missing or invalid token", "content": error},
+        403: {"description": "The token's role is below viewer", "content": error},
+        404: {"description": "Unknown app", "content": error},
+    }
+
+
+# ---------------------------------------------------------------------------- routes
+
+
+def register(
+    app: APIGatewayHttpResolver,
+    backend: Callable[[], MetricsBackend],
+    viewer: Callable[[], TokenRecord],
+) -> None:
+    """Add the metrics routes to the admin resolver; `viewer` is the RBAC dependency."""
+
+    def load(app_id: str) -> AppConfig:
+        found = backend().configs.get_config(app_id)
+        if found is None:
+            raise NotFound(f"no app {app_id!r}", code="unknown_app")
+        return found[0]
+
+    def window(start: datetime, end: datetime) -> "Window":
+        from liveops.domain.metrics import Window
+
+        return Window.parse(start, end, backend().settings.metrics_max_range_days)
+
+    def selection(config: AppConfig, group_by: str | None, reserved: set[str]) -> "Selection":
+        from liveops.domain.metrics import select_dimension
+
+        params = app.current_event.query_string_parameters or {}
+        filters = {name: value for name, value in params.items() if name not in reserved}
+        return select_dimension(config, group_by, filters)
+
+    def daily_rollups(app_id: str, span: "Window") -> "pa.Table":
+        from liveops.domain.metrics import fill_from_hourly, missing_days
+
+        lake = backend().lake
+        first, last = span.days()
+        daily = lake.read("rollup_daily", app_id, first, last)
+        missing = missing_days(daily, first, last)
+        if not missing:
+            return daily
+        # days not rolled up daily yet (today, or before the first daily run) come from hourly rows
+        hourly = lake.read("rollup_hourly", app_id, missing[0], missing[-1])
+        return fill_from_hourly(daily, hourly, missing)
+
+    def answer(
+        fmt: str, body: dict[str, Any], table: tuple[list[str], list[list[Any]]], suppressed: int
+    ) -> Response[Any]:
+        from liveops.domain.metrics import render_csv
+
+        columns, rows = table
+        limit = backend().settings.export_max_rows
+        if len(rows) > limit:
+            raise BadRequest(
+                f"the answer has {len(rows)} rows, more than EXPORT_MAX_ROWS ({limit}): "
+                "narrow the range, use a coarser granularity or drop group_by",
+                code="too_many_rows",
+            )
+        # figures behind a token: no shared cache may keep them
+        headers = {"Cache-Control": "private, no-store", "X-Suppressed": str(suppressed)}
+        if fmt == "csv":
+            return Response(
+                status_code=200,
+                content_type="text/csv; charset=utf-8",
+                body=render_csv(columns, rows),
+                headers=headers,
+            )
+        return json_response(200, body, headers)
+
+    def ranged(app_id: str, span: "Window") -> dict[str, str]:
+        from liveops.domain.metrics import iso
+
+        return {"app": app_id, "from": iso(span.start), "to": iso(span.end)}
+
+    @app.get(
+        "/v1/metrics/timeseries",
+        summary="A metric over time",
+        description=(
+            "`metric` is `events.count`, `events.<event_type>`, `<measure>.<agg>`, `<kpi>` or "
+            "`<span>.<agg>` (spans: day granularity only). Hour points come from rollup_hourly, day "
+            "points from rollup_daily (days not rolled up daily yet are combined from hourly rows: "
+            "counts and sums add, avg = sum/n, min/max combine). A percentile is served only at the "
+            "grain it was computed for, never averaged, so such days have no percentile point."
+            + DIMENSION_FILTERS
+            + RANGE_RULES
+        ),
+        tags=["metrics"],
+        security=BEARER,
+        responses=_responses(TimeseriesOut),
+    )
+    def get_timeseries(
+        caller: Annotated[TokenRecord, Depends(viewer)],
+        app_id: AppParam,
+        start: FromParam,
+        end: ToParam,
+        metric: Annotated[str, Query(min_length=1, max_length=200, description="the metric's name")],
+        granularity: Annotated[Literal["hour", "day"], Query(description="hour or day points")],
+        group_by: GroupByParam = None,
+        fmt: FormatParam = "json",
+    ) -> Response[Any]:
+        from liveops.domain import metrics as domain
+
+        config = load(app_id)
+        ref = domain.parse_metric(config, metric)
+        span = window(start, end)
+        chosen = selection(config, group_by, COMMON | {"metric", "granularity", "group_by"})
+        if ref.kind == "span" and granularity != "day":
+            raise BadRequest(f"{metric} is a span: spans are rolled up by day only", code="invalid_granularity")
+        first, last = span.days()
+        if ref.kind == "span":
+            rows = domain.span_rollup(backend().lake.read("span_daily", app_id, first, last))
+        elif granularity == "hour":
+            rows = backend().lake.read("rollup_hourly", app_id, first, last)
+        else:
+            rows = daily_rollups(app_id, span)
+        kanon = backend().settings.metrics_kanon_min
+        series, suppressed = domain.timeseries(rows, ref, chosen, span, granularity, kanon)
+        body = {"app": app_id, "metric": metric, "granularity": granularity, "series": series}
+        body["suppressed"] = suppressed
+        return answer(fmt, body, domain.timeseries_table(series, chosen), suppressed)
+
+    @app.get(
+        "/v1/metrics/overview",
+        summary="Totals, events per type, the busiest KPIs and the latest incidents",
+        description=(
+            "Daily figures of every day the range overlaps. `users_lower_bound` is the most distinct "
+            "users of a single day (distinct users cannot be added across days)." + RANGE_RULES
+        ),
+        tags=["metrics"],
+        security=BEARER,
+        responses=_responses(OverviewOut),
+    )
+    def get_overview(
+        caller: Annotated[TokenRecord, Depends(viewer)],
+        app_id: AppParam,
+        start: FromParam,
+        end: ToParam,
+        fmt: FormatParam = "json",
+    ) -> Response[Any]:
+        from liveops.domain import metrics as domain
+
+        config = load(app_id)
+        span = window(start, end)
+        kanon = backend().settings.metrics_kanon_min
+        figures = domain.overview(daily_rollups(app_id, span), config, span, kanon)
+        body = {**ranged(app_id, span), **figures}
+        return answer(fmt, body, domain.overview_table(figures), figures["suppressed"])
+
+    @app.get(
+        "/v1/metrics/kpis",
+        summary="Every KPI over the range: numerator, denominator and value",
+        description=(
+            "Counts of every day the range overlaps, added; value = numerator / denominator."
+            + DIMENSION_FILTERS
+            + RANGE_RULES
+        ),
+        tags=["metrics"],
+        security=BEARER,
+        responses=_responses(KpisOut),
+    )
+    def get_kpis(
+        caller: Annotated[TokenRecord, Depends(viewer)],
+        app_id: AppParam,
+        start: FromParam,
+        end: ToParam,
+        group_by: GroupByParam = None,
+        fmt: FormatParam = "json",
+    ) -> Response[Any]:
+        from liveops.domain import metrics as domain
+
+        config = load(app_id)
+        span = window(start, end)
+        chosen = selection(config, group_by, COMMON | {"group_by"})
+        kanon = backend().settings.metrics_kanon_min
+        entries, suppressed = domain.kpis(daily_rollups(app_id, span), config, chosen, span, kanon)
+        body = {**ranged(app_id, span), "kpis": entries, "suppressed": suppressed}
+        return answer(fmt, body, domain.kpis_table(entries, chosen), suppressed)
+
+    @app.get(
+        "/v1/metrics/funnel",
+        summary="A funnel's steps: units reaching each step and conversion",
+        description=(
+            "Units (sessions or users, as the funnel counts) reaching each step, summed over the days "
+            "the range overlaps, with conversion from step 0 and from the previous step."
+            + DIMENSION_FILTERS
+            + RANGE_RULES
+        ),
+        tags=["metrics"],
+        security=BEARER,
+        responses=_responses(FunnelOut),
+    )
+    def get_funnel(
+        caller: Annotated[TokenRecord, Depends(viewer)],
+        app_id: AppParam,
+        start: FromParam,
+        end: ToParam,
+        funnel: Annotated[str, Query(min_length=1, max_length=64, description="the funnel's name")],
+        group_by: GroupByParam = None,
+        fmt: FormatParam = "json",
+    ) -> Response[Any]:
+        from liveops.domain import metrics as domain
+
+        config = load(app_id)
+        spec = config.funnels.get(funnel)
+        if spec is None:
+            raise BadRequest(
+                f"unknown funnel {funnel!r} for app {app_id}", code="unknown_funnel", details=sorted(config.funnels)
+            )
+        span = window(start, end)
+        chosen = selection(config, group_by, COMMON | {"funnel", "group_by"})
+        first, last = span.days()
+        rows = backend().lake.read("funnel_daily", app_id, first, last)
+        entered = None
+        if spec.by == "session":
+            # funnel rows count sessions; the users behind them come from the entry event's rollup
+            entered = domain.entry_users(daily_rollups(app_id, span), spec.steps[0], chosen, span)
+        kanon = backend().settings.metrics_kanon_min
+        groups, suppressed = domain.funnel(rows, funnel, spec, chosen, span, kanon, entered)
+        body = {
+            **ranged(app_id, span),
+            "funnel": funnel,
+            "by": spec.by,
+            "window_minutes": spec.window_minutes,
+            "groups": groups,
+            "suppressed": suppressed,
+        }
+        return answer(fmt, body, domain.funnel_table(groups, chosen), suppressed)
+
+    @app.get(
+        "/v1/metrics/experiment",
+        summary="An experiment's per-variant sufficient statistics",
+        description=(
+            "For each metric of `experiments.metrics` and each variant: units, sum_x, sum_x2, sum_y, "
+            "sum_y2, sum_xy summed over the days the range overlaps (units are user-days), from which "
+            "a Welch t-test or the delta method can be computed." + RANGE_RULES
+        ),
+        tags=["metrics"],
+        security=BEARER,
+        responses=_responses(ExperimentOut),
+    )
+    def get_experiment(
+        caller: Annotated[TokenRecord, Depends(viewer)],
+        app_id: AppParam,
+        start: FromParam,
+        end: ToParam,
+        experiment: Annotated[str, Query(min_length=1, max_length=128, description="the experiment id")],
+        fmt: FormatParam = "json",
+    ) -> Response[Any]:
+        from liveops.domain import metrics as domain
+
+        config = load(app_id)
+        span = window(start, end)
+        first, last = span.days()
+        rows = backend().lake.read("experiment_daily", app_id, first, last)
+        kanon = backend().settings.metrics_kanon_min
+        metrics, suppressed = domain.experiment(rows, experiment, config.experiments.metrics, span, kanon)
+        body = {**ranged(app_id, span), "experiment": experiment, "metrics": metrics, "suppressed": suppressed}
+        return answer(fmt, body, domain.experiment_table(metrics), suppressed)
+
+    @app.get(
+        "/v1/metrics/storage",
+        summary="Bytes and objects the lake holds per data category of an app",
+        description="Listed from the lake: raw events, each curated table, exports.",
+        tags=["metrics"],
+        security=BEARER,
+        responses=_responses(StorageOut),
+    )
+    def get_storage(
+        caller: Annotated[TokenRecord, Depends(viewer)],
+        app_id: AppParam,
+        fmt: FormatParam = "json",
+    ) -> Response[Any]:
+        load(app_id)
+        services = backend()
+        prefixes = services.prefixes(app_id)
+        with ThreadPoolExecutor(max_workers=len(prefixes)) as pool:
+            usage = list(pool.map(services.usage.usage, prefixes.values()))
+        categories = [
+            {"category": category, "prefix": prefix, "bytes": size, "objects": objects}
+            for (category, prefix), (size, objects) in zip(prefixes.items(), usage, strict=True)
+        ]
+        total = {"bytes": sum(c["bytes"] for c in categories), "objects": sum(c["objects"] for c in categories)}
+        body = {"app": app_id, "categories": categories, "total": total, "last_cleanup": None}
+        columns = ["category", "prefix", "bytes", "objects"]
+        return answer(fmt, body, (columns, [[c[k] for k in columns] for c in categories]), 0)

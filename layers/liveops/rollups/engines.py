@@ -1,0 +1,67 @@
+"""The embedded engine behind the same interface as the Athena engine: it reads the raw days a
+figure needs from the lake and computes with `liveops.rollups.embedded`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from liveops.models.app_config import AppConfig
+from liveops.rollups import embedded
+from liveops.rollups.embedded import DAY_MS
+
+
+class Engine(Protocol):
+    def rollup(self, config: AppConfig, start_ms: int, end_ms: int, granularity_ms: int) -> pa.Table: ...
+    def span_daily(self, config: AppConfig, day_ms: int) -> pa.Table: ...
+    def funnel_daily(self, config: AppConfig, day_ms: int) -> pa.Table: ...
+    def experiment_daily(self, config: AppConfig, day_ms: int) -> pa.Table: ...
+
+
+class RawReader(Protocol):
+    def read_days(self, app_id: str, first: date, last: date) -> pa.Table: ...
+
+
+def day_of(ms: int) -> date:
+    return datetime.fromtimestamp(ms / 1000, UTC).date()
+
+
+def span_lookback_days(config: AppConfig) -> int:
+    return max((math.ceil(s.max_minutes / 1440) for s in config.spans.values()), default=0)
+
+
+def funnel_lookahead_days(config: AppConfig) -> int:
+    return max((math.ceil(f.window_minutes / 1440) for f in config.funnels.values()), default=0)
+
+
+class EmbeddedEngine:
+    def __init__(self, raw: RawReader, assignments: Callable[[str], pa.Table]) -> None:
+        self._raw = raw
+        self._assignments = assignments
+
+    def _read(self, app_id: str, start_ms: int, end_ms: int) -> pa.Table:
+        table = self._raw.read_days(app_id, day_of(start_ms), day_of(end_ms - 1))
+        times = pc.cast(table["event_time"], pa.int64())
+        return table.filter(pc.and_(pc.greater_equal(times, start_ms), pc.less(times, end_ms)))
+
+    def rollup(self, config: AppConfig, start_ms: int, end_ms: int, granularity_ms: int) -> pa.Table:
+        return embedded.rollup(self._read(config.app_id, start_ms, end_ms), config, granularity_ms)
+
+    def span_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
+        back = span_lookback_days(config) * DAY_MS
+        return embedded.span_daily(self._read(config.app_id, day_ms - back, day_ms + DAY_MS), config, day_ms)
+
+    def funnel_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
+        ahead = funnel_lookahead_days(config) * DAY_MS
+        return embedded.funnel_daily(
+            self._read(config.app_id, day_ms, day_ms + DAY_MS + ahead), config, day_ms
+        )
+
+    def experiment_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
+        raw = self._read(config.app_id, day_ms, day_ms + DAY_MS)
+        return embedded.experiment_daily(raw, config, day_ms, self._assignments(config.app_id))

@@ -1,0 +1,166 @@
+"""The `rollup` and `rollup-daily` jobs: recompute the partitions that changed, atomically.
+
+rollup: the writer marks every (app, hour) it writes; this job recomputes the hourly rollups of
+each day with marked hours (the whole day, so that dedupe sees every copy of an event), replaces
+that day's `rollup_hourly` file, then marks the day for `rollup-daily` and clears the hour marks
+it consumed (unless they changed meanwhile).
+
+rollup-daily: for each marked day, recompute every daily table of the days it can affect (spans
+ending up to `max_minutes` later, funnels entered up to `window_minutes` earlier), then clear the
+mark. A run that fails halfway leaves the previous files readable and its marks in place, so the
+next run finishes the work. Re-running gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from liveops.models.app_config import AppConfig
+from liveops.rollups import JOBS
+from liveops.rollups.embedded import DAY_MS, HOUR_MS, kpi_daily
+from liveops.rollups.engines import Engine, funnel_lookahead_days, span_lookback_days
+from liveops.storage.job_state import DirtyMark, JobState
+
+LEASE_SECONDS = 15 * 60
+
+
+class Apps(Protocol):
+    def list_apps(self) -> list[tuple[str, int]]: ...
+    def get_config(self, app_id: str) -> tuple[AppConfig, int] | None: ...
+
+
+class Curated(Protocol):
+    def write(self, table_name: str, app_id: str, day: date, table: pa.Table) -> str: ...
+    def location(self, table_name: str, app_id: str, day: date) -> str: ...
+
+
+class Catalog(Protocol):
+    def register(self, partitions: list[tuple[list[str], str]]) -> None: ...
+
+
+class JobError(Exception):
+    """A job cannot run as asked (unknown job, app or engine)."""
+
+
+def day_start_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+class RollupJobs:
+    def __init__(
+        self,
+        apps: Apps,
+        state: JobState,
+        curated: Curated,
+        catalogs: Callable[[str], Catalog],
+        engines: Mapping[str, Engine],
+        clock: Callable[[], float] = time.time,
+        progress: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self._apps = apps
+        self._state = state
+        self._curated = curated
+        self._catalogs = catalogs
+        self._engines = engines
+        self._clock = clock
+        self._progress = progress
+
+    def run(self, job: str, app_id: str | None = None, engine: str | None = None) -> dict[str, Any]:
+        if job not in JOBS:
+            raise JobError(f"unknown job {job!r}; one of {', '.join(JOBS)}")
+        if engine is not None and engine not in self._engines:
+            raise JobError(f"unknown engine {engine!r}; one of {', '.join(sorted(self._engines))}")
+        app_ids = [app_id] if app_id else [a for a, _ in self._apps.list_apps()]
+        reports = {}
+        for app in app_ids:
+            found = self._apps.get_config(app)
+            if found is None:
+                raise JobError(f"no app {app!r}")
+            reports[app] = self._run_app(job, found[0], engine or found[0].rollup_engine)
+        return {"job": job, "apps": reports}
+
+    def _run_app(self, job: str, config: AppConfig, engine_name: str) -> dict[str, Any]:
+        owner = uuid.uuid4().hex
+        started = self._clock()
+        if not self._state.acquire(job, config.app_id, owner, LEASE_SECONDS):
+            self._progress(f"{job} {config.app_id}: another run holds the lease; skipped")
+            return {"status": "skipped", "reason": "another run is in progress"}
+        try:
+            engine = self._engines[engine_name]
+            report = self._hourly(config, engine) if job == "rollup" else self._daily(config, engine)
+            report.update(status="ok", engine=engine_name, seconds=round(self._clock() - started, 3))
+            self._state.set_watermark(job, config.app_id, int(started * 1000))
+        except Exception as exc:
+            report = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "engine": engine_name}
+            self._state.record_run(job, config.app_id, started, report)
+            raise
+        finally:
+            self._state.release(job, config.app_id, owner)
+        self._state.record_run(job, config.app_id, started, report)
+        return report
+
+    def _write(self, table_name: str, app_id: str, day: date, table: pa.Table) -> None:
+        self._curated.write(table_name, app_id, day, table)
+        self._catalogs(table_name).register(
+            [([app_id, day.isoformat()], self._curated.location(table_name, app_id, day))]
+        )
+
+    def _hourly(self, config: AppConfig, engine: Engine) -> dict[str, Any]:
+        app = config.app_id
+        marks = self._state.dirty("hour", app)
+        by_day: dict[date, list[DirtyMark]] = {}
+        for mark in marks:
+            by_day.setdefault(date.fromisoformat(mark.key[:10]), []).append(mark)
+        rows = 0
+        for index, (day, day_marks) in enumerate(sorted(by_day.items()), start=1):
+            start = day_start_ms(day)
+            table = engine.rollup(config, start, start + DAY_MS, HOUR_MS)
+            self._write("rollup_hourly", app, day, table)
+            self._state.mark("day", app, day.isoformat())
+            for mark in day_marks:
+                self._state.clear("hour", app, mark)
+            rows += table.num_rows
+            self._progress(
+                f"rollup {app}: {day} ({len(day_marks)} changed hours) -> {table.num_rows} rows "
+                f"[{index}/{len(by_day)}]"
+            )
+        return {"days": [d.isoformat() for d in sorted(by_day)], "hours": len(marks), "rows": rows}
+
+    def _daily(self, config: AppConfig, engine: Engine) -> dict[str, Any]:
+        app = config.app_id
+        marks = self._state.dirty("day", app)
+        today = datetime.fromtimestamp(self._clock(), UTC).date()
+        before, after = funnel_lookahead_days(config), span_lookback_days(config)
+        days: set[date] = set()
+        for mark in marks:
+            changed = date.fromisoformat(mark.key)
+            days.update(changed + timedelta(days=offset) for offset in range(-before, after + 1))
+        days = {d for d in days if d <= today}
+        rows: dict[str, int] = {}
+        for index, day in enumerate(sorted(days), start=1):
+            start = day_start_ms(day)
+            daily = engine.rollup(config, start, start + DAY_MS, DAY_MS)
+            tables = {
+                "rollup_daily": daily,
+                "kpi_daily": kpi_daily(daily),
+                "span_daily": engine.span_daily(config, start),
+                "funnel_daily": engine.funnel_daily(config, start),
+                "experiment_daily": engine.experiment_daily(config, start),
+            }
+            for name, table in tables.items():
+                self._write(name, app, day, table)
+                rows[name] = rows.get(name, 0) + table.num_rows
+            self._progress(
+                f"rollup-daily {app}: {day} -> "
+                + ", ".join(f"{n} {t.num_rows}" for n, t in tables.items())
+                + f" [{index}/{len(days)}]"
+            )
+        for mark in marks:
+            self._state.clear("day", app, mark)
+        return {"days": [d.isoformat() for d in sorted(days)], "rows": rows}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from liveops.api.http import json_response
 from liveops.errors import BadRequest, NotFound
@@ -84,8 +85,8 @@ RANGE_RULES = (
 )
 
 
-def _responses(model: type) -> dict[int, dict[str, Any]]:
-    error = {"application/json": {"model": ErrorResponse}}
+def _responses(model: type) -> dict[int, OpenAPIResponse]:
+    error: dict[str, Any] = {"application/json": {"model": ErrorResponse}}
     return {
         200: {
             "description": "The figures (CSV: flat rows with a header)",
@@ -201,7 +202,9 @@ def register(
         span = window(start, end)
         chosen = selection(config, group_by, COMMON | {"metric", "granularity", "group_by"})
         if ref.kind == "span" and granularity != "day":
-            raise BadRequest(f"{metric} is a span: spans are rolled up by day only", code="invalid_granularity")
+            raise BadRequest(
+                f"{metric} is a span: spans are rolled up by day only", code="invalid_granularity"
+            )
         first, last = span.days()
         if ref.kind == "span":
             rows = domain.span_rollup(backend().lake.read("span_daily", app_id, first, last))
@@ -211,8 +214,13 @@ def register(
             rows = daily_rollups(app_id, span)
         kanon = backend().settings.metrics_kanon_min
         series, suppressed = domain.timeseries(rows, ref, chosen, span, granularity, kanon)
-        body = {"app": app_id, "metric": metric, "granularity": granularity, "series": series}
-        body["suppressed"] = suppressed
+        body = {
+            "app": app_id,
+            "metric": metric,
+            "granularity": granularity,
+            "series": series,
+            "suppressed": suppressed,
+        }
         return answer(fmt, body, domain.timeseries_table(series, chosen), suppressed)
 
     @app.get(
@@ -300,7 +308,9 @@ def register(
         spec = config.funnels.get(funnel)
         if spec is None:
             raise BadRequest(
-                f"unknown funnel {funnel!r} for app {app_id}", code="unknown_funnel", details=sorted(config.funnels)
+                f"unknown funnel {funnel!r} for app {app_id}",
+                code="unknown_funnel",
+                details=sorted(config.funnels),
             )
         span = window(start, end)
         chosen = selection(config, group_by, COMMON | {"funnel", "group_by"})
@@ -350,7 +360,12 @@ def register(
         rows = backend().lake.read("experiment_daily", app_id, first, last)
         kanon = backend().settings.metrics_kanon_min
         metrics, suppressed = domain.experiment(rows, experiment, config.experiments.metrics, span, kanon)
-        body = {**ranged(app_id, span), "experiment": experiment, "metrics": metrics, "suppressed": suppressed}
+        body = {
+            **ranged(app_id, span),
+            "experiment": experiment,
+            "metrics": metrics,
+            "suppressed": suppressed,
+        }
         return answer(fmt, body, domain.experiment_table(metrics), suppressed)
 
     @app.get(
@@ -371,11 +386,15 @@ def register(
         prefixes = services.prefixes(app_id)
         with ThreadPoolExecutor(max_workers=len(prefixes)) as pool:
             usage = list(pool.map(services.usage.usage, prefixes.values()))
-        categories = [
-            {"category": category, "prefix": prefix, "bytes": size, "objects": objects}
+        rows = [
+            [category, prefix, size, objects]
             for (category, prefix), (size, objects) in zip(prefixes.items(), usage, strict=True)
         ]
-        total = {"bytes": sum(c["bytes"] for c in categories), "objects": sum(c["objects"] for c in categories)}
-        body = {"app": app_id, "categories": categories, "total": total, "last_cleanup": None}
         columns = ["category", "prefix", "bytes", "objects"]
-        return answer(fmt, body, (columns, [[c[k] for k in columns] for c in categories]), 0)
+        body = {
+            "app": app_id,
+            "categories": [dict(zip(columns, row, strict=True)) for row in rows],
+            "total": {"bytes": sum(size for size, _ in usage), "objects": sum(n for _, n in usage)},
+            "last_cleanup": None,  # the retention job will record its report here
+        }
+        return answer(fmt, body, (columns, rows), 0)

@@ -117,6 +117,7 @@ class LocalStack:
             "lake_bucket": environment.get("LAKE_BUCKET"),
             "site_bucket": environment.get("SITE_BUCKET"),
             "apps": apps,
+            "tokens": self._issue_tokens(),
             "schedules": {s.name: s.expression for s in self.scheduler.entries},
             "environment": environment,
             "pid": os.getpid(),
@@ -166,6 +167,14 @@ class LocalStack:
             for name, value in resolve(spec.environment, self.ctx).items():
                 env[name] = str(value)
         return env
+
+    def _issue_tokens(self) -> dict[str, str]:
+        """One admin/metrics token per role (moto starts empty, so each start issues new ones)."""
+        from liveops.services.tokens import ROLES, create_token
+        from liveops.storage.tokens_store import TokensStore
+
+        store = TokensStore(aws.client("dynamodb"), get_settings().apps_table)
+        return {role: create_token(store, role).token for role in ROLES}
 
     def _apply_examples(self) -> dict[str, dict[str, str]]:
         store = wiring.apps_store()

@@ -1,0 +1,216 @@
+"""The admin function's resolver: /v1/admin/* and /v1/metrics/* behind bearer tokens with roles
+(viewer < editor < admin), and /v1/openapi.json.
+
+Importing this module loads neither pyarrow nor boto3: the metrics figures import pyarrow on the
+first metrics request, and services (clients, stores) are built on the first request.
+"""
+
+# No `from __future__ import annotations` here: the routes' RBAC dependency is a closure, and
+# Powertools reads dependencies from the evaluated annotations.
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.metrics import MetricUnit
+
+from liveops.api import metrics as metrics_routes
+from liveops.api.http import build_resolver, json_response
+from liveops.errors import BadRequest, Conflict, LiveopsError, NotFound
+from liveops.models.admin import AppApplied, AppDetail, AppList, ClientKey
+from liveops.models.app_config import APP_ID_PATTERN, AppConfigError, load_app_config
+from liveops.models.telemetry import ErrorResponse
+from liveops.services.apps import apply_config, create_key
+from liveops.services.tokens import Role, TokenLookup, authorize
+from liveops.storage.apps_store import AppsStore
+from liveops.storage.tokens_store import TokenRecord
+
+logger = Logger(service="liveops")
+metrics = Metrics(namespace="liveops", service="admin")
+
+BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}]
+AppIdPath = Annotated[str, Path(pattern=APP_ID_PATTERN, description="the app id")]
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+@dataclass(frozen=True)
+class AdminServices:
+    apps: AppsStore
+    tokens: TokenLookup
+    metrics: metrics_routes.MetricsBackend
+
+
+def _responses(ok: int, model: type, needs: str, not_found: bool = True) -> dict[int, OpenAPIResponse]:
+    error: dict[str, Any] = {"application/json": {"model": ErrorResponse}}
+    documented: dict[int, OpenAPIResponse] = {
+        ok: {"description": "OK", "content": {"application/json": {"model": model}}},
+        400: {"description": "Invalid request", "content": error},
+        401: {"description": "Missing or invalid token", "content": error},
+        403: {"description": f"The token's role is below {needs}", "content": error},
+    }
+    if not_found:
+        documented[404] = {"description": "Unknown app", "content": error}
+    return documented
+
+
+def rbac(
+    app: APIGatewayHttpResolver, tokens: Callable[[], TokenLookup], role: Role
+) -> Callable[[], TokenRecord]:
+    """A route dependency: the caller's token record when its role is at least `role`; else 401/403."""
+
+    def require() -> TokenRecord:
+        header = app.current_event.get_header_value("authorization", case_sensitive=False)
+        try:
+            return authorize(tokens(), header, role)
+        except LiveopsError as exc:
+            metrics.add_metric(name="AuthFailures", unit=MetricUnit.Count, value=1)
+            logger.warning(
+                "request refused",
+                extra={"status": exc.status, "needs": role, "path": app.current_event.path},
+            )
+            raise
+
+    require.__name__ = f"require_{role}"
+    return require
+
+
+@lru_cache(maxsize=1)
+def _openapi_document() -> dict[str, Any]:
+    # merged from every function's resolver (imports each handler module): once per container
+    from liveops.api.openapi import build_document
+
+    return build_document()
+
+
+def _is_conditional_failure(exc: Exception) -> bool:
+    response = getattr(exc, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
+    """The admin resolver; `services` is called on the first request that needs them."""
+    app = build_resolver()
+    viewer = rbac(app, lambda: services().tokens, "viewer")
+    admin = rbac(app, lambda: services().tokens, "admin")
+
+    @app.get(
+        "/v1/admin/apps",
+        summary="List the applied apps",
+        tags=["admin"],
+        security=BEARER,
+        responses=_responses(200, AppList, "admin", not_found=False),
+    )
+    def list_apps(caller: Annotated[TokenRecord, Depends(admin)]) -> Response[Any]:
+        apps = services().apps.list_apps()
+        return json_response(200, {"apps": [{"app_id": a, "version": v} for a, v in apps]})
+
+    @app.get(
+        "/v1/admin/apps/{app_id}",
+        summary="An app's applied config",
+        tags=["admin"],
+        security=BEARER,
+        responses=_responses(200, AppDetail, "viewer"),
+    )
+    def get_app(caller: Annotated[TokenRecord, Depends(viewer)], app_id: AppIdPath) -> Response[Any]:
+        found = services().apps.get_config(app_id)
+        if found is None:
+            raise NotFound(f"no app {app_id!r}", code="unknown_app")
+        config, version = found
+        document = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return json_response(200, {"app_id": app_id, "version": version, "config": document})
+
+    @app.put(
+        "/v1/admin/apps/{app_id}",
+        summary="Apply an app config",
+        description=(
+            "The body is an app config (the YAML format of `liveops apps apply`, as JSON); its `app_id` "
+            "may be left out and must otherwise equal the path's. A bad config is refused with every "
+            "problem listed in `details` (path and message), and nothing changes. 201 when the app is "
+            "new, 200 when it gets a new config version; 409 when another config was applied meanwhile."
+        ),
+        tags=["admin"],
+        security=BEARER,
+        responses={
+            **_responses(200, AppApplied, "admin", not_found=False),
+            201: {"description": "Created", "content": {"application/json": {"model": AppApplied}}},
+            409: {
+                "description": "Applied concurrently; retry",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+        },
+    )
+    def put_app(
+        caller: Annotated[TokenRecord, Depends(admin)],
+        app_id: AppIdPath,
+        config: Annotated[dict[str, Any], Body(description="the app config")],
+    ) -> Response[Any]:
+        document = {"app_id": app_id, **config}
+        if document["app_id"] != app_id:
+            raise BadRequest(
+                f"the config is for {document['app_id']!r} but the path names {app_id!r}",
+                code="app_id_mismatch",
+            )
+        try:
+            parsed = load_app_config(document)
+        except AppConfigError as exc:
+            raise BadRequest(
+                f"the config was refused ({len(exc.problems)} problems); nothing was applied",
+                code="invalid_config",
+                details=[{"path": p.path, "message": p.message} for p in exc.problems],
+            ) from None
+        try:
+            applied = apply_config(services().apps, parsed)
+        except Exception as exc:
+            if _is_conditional_failure(exc):
+                raise Conflict("another config of this app was applied meanwhile; retry") from None
+            raise
+        logger.info(
+            "app config applied",
+            extra={"app_id": app_id, "version": applied.version, "token_id": caller.token_id},
+        )
+        body = {"app_id": applied.app_id, "version": applied.version, "created": applied.created}
+        return json_response(201 if applied.created else 200, body)
+
+    @app.post(
+        "/v1/admin/apps/{app_id}/keys",
+        summary="Create a client key for an app (shown once, stored hashed)",
+        tags=["admin"],
+        security=BEARER,
+        responses=_responses(201, ClientKey, "admin"),
+    )
+    def post_key(caller: Annotated[TokenRecord, Depends(admin)], app_id: AppIdPath) -> Response[Any]:
+        key = create_key(services().apps, app_id)
+        logger.info(
+            "client key created", extra={"app_id": app_id, "key_id": key.key_id, "token_id": caller.token_id}
+        )
+        body = {"app_id": key.app_id, "key_id": key.key_id, "api_key": key.api_key}
+        return json_response(201, body, NO_STORE)
+
+    @app.get(
+        "/v1/openapi.json",
+        summary="This OpenAPI document",
+        tags=["docs"],
+        responses={200: {"description": "OpenAPI 3.1 document of the whole HTTP API"}},
+    )
+    def get_openapi() -> Response[Any]:
+        try:
+            document = _openapi_document()
+        except OSError:
+            # it is generated from template.yaml and the handlers, which a deployment may not ship
+            raise LiveopsError(
+                "the OpenAPI document cannot be generated in this deployment; see docs/openapi.json",
+                code="openapi_unavailable",
+                status=503,
+            ) from None
+        return json_response(200, document)
+
+    metrics_routes.register(app, lambda: services().metrics, viewer)
+    return app

@@ -182,3 +182,28 @@ def test_cli_errors_are_clear(running_stack: RunningStack, tmp_path: Path) -> No
     assert missing.returncode == 1 and "no app 'no-such-app'" in missing.stderr
     nowhere = running_stack.cli("--state-dir", str(tmp_path), "apps", "list")
     assert nowhere.returncode == 1 and "make dev" in nowhere.stderr
+
+
+def test_jobs_run_by_hand_against_the_running_stack(running_stack: RunningStack) -> None:
+    demo = running_stack.cli("demo", "--app", "awf", "--rate", "500", "--duration", "1", "--seed", "3")
+    assert demo.returncode == 0, demo.stderr
+    deadline = time.monotonic() + 30
+    while not running_stack.lake_rows("awf") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(2)  # the poller's last batch
+    hourly = running_stack.cli("jobs", "run", "rollup", "--app", "awf")
+    assert hourly.returncode == 0, hourly.stderr
+    report = json.loads(hourly.stdout)["apps"]["awf"]
+    assert report["status"] == "ok" and report["rows"] > 0
+    assert "rollup awf:" in hourly.stderr  # progress
+    daily = running_stack.cli("jobs", "run", "rollup-daily", "--app", "awf")
+    assert daily.returncode == 0, daily.stderr
+    assert json.loads(daily.stdout)["apps"]["awf"]["rows"]["rollup_daily"] > 0
+    s3 = running_stack.aws("s3")
+    listed = s3.list_objects_v2(Bucket=running_stack.info["lake_bucket"], Prefix="curated/")
+    tables = {obj["Key"].split("/")[1] for obj in listed.get("Contents", [])}
+    assert {"rollup_hourly", "rollup_daily", "kpi_daily", "funnel_daily"} <= tables
+    wrong = running_stack.cli("jobs", "run", "rollup", "--app", "nope")
+    assert wrong.returncode == 1 and "no app 'nope'" in wrong.stderr
+    expected = {"Every15Minutes": "rate(15 minutes)", "Daily0200": "cron(0 2 * * ? *)"}
+    assert running_stack.info["schedules"].items() >= expected.items()

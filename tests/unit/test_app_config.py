@@ -73,7 +73,7 @@ spans:
   time_to_acknowledge: {{start: alert_created, end: alert_acknowledged, key: alert_id, max_minutes: 600}}
 funnels:
   first_run: {{by: session, window_minutes: 120, steps: [session_start, run_start, run_end]}}
-experiments: {{metrics: [win_rate, run_duration_ms.avg, time_to_acknowledge.p95], min_sample_per_variant: 50}}
+experiments: {{metrics: [win_rate, run_duration_ms.avg, events.count], min_sample_per_variant: 50}}
 thresholds:
   - {{id: slow-runs, metric: run_duration_ms.p95, op: ">", value: 600000, severity: warning,
      for_minutes: 15, where: {{platform: web}}, auto_resolve: true,
@@ -571,6 +571,15 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None], str, str]]
             _set(["experiments"], {"metrics": ["events.count", "nope.avg"]}),
             "experiments.metrics[1]",
             "unknown metric 'nope.avg'",
+        ),
+        (
+            "experiment-percentile-metric",
+            lambda data: data.update(
+                measures={"m": {"event": "run_end", "field": "score", "aggs": ["p95"]}},
+                experiments={"metrics": ["events.count", "events.count", "m.p95"]},
+            ),
+            "experiments.metrics[2]",
+            "experiments compare means",
         ),
         (
             "threshold-unknown-metric",

@@ -113,7 +113,7 @@ def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
         return json_response(200, {"apps": [{"app_id": a, "version": v} for a, v in apps]})
 
     @app.get(
-        "/v1/admin/apps/{app_id}",
+        "/v1/admin/apps/<app_id>",
         summary="An app's applied config",
         tags=["admin"],
         security=BEARER,
@@ -128,7 +128,7 @@ def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
         return json_response(200, {"app_id": app_id, "version": version, "config": document})
 
     @app.put(
-        "/v1/admin/apps/{app_id}",
+        "/v1/admin/apps/<app_id>",
         summary="Apply an app config",
         description=(
             "The body is an app config (the YAML format of `liveops apps apply`, as JSON); its `app_id` "
@@ -180,7 +180,7 @@ def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
         return json_response(201 if applied.created else 200, body)
 
     @app.post(
-        "/v1/admin/apps/{app_id}/keys",
+        "/v1/admin/apps/<app_id>/keys",
         summary="Create a client key for an app (shown once, stored hashed)",
         tags=["admin"],
         security=BEARER,

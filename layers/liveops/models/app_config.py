@@ -374,6 +374,18 @@ def semantic_problems(config: AppConfig) -> list[Problem]:
     for i, metric in enumerate(config.experiments.metrics):
         if metric not in metrics:
             problems.append(Problem(path=f"experiments.metrics[{i}]", message=f"unknown metric {metric!r}"))
+        elif (
+            metric.rsplit(".", 1)[-1] in ("min", "max", "p50", "p95", "p99")
+            or metric.split(".")[0] in config.spans
+        ):
+            # readouts compare means (Welch t-test, delta method): a per-user mean must exist
+            problems.append(
+                Problem(
+                    path=f"experiments.metrics[{i}]",
+                    message=f"{metric!r}: experiments compare means; use a KPI, events.count "
+                    "or a measure's count, sum or avg",
+                )
+            )
 
     seen_thresholds: set[str] = set()
     for i, threshold in enumerate(config.thresholds):

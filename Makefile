@@ -44,8 +44,9 @@ format: setup
 bench: setup
 	$(BIN)/python tests/bench/run.py
 
+# generated into the package (the admin function serves it); docs/openapi.json links to it
 openapi: setup
-	$(BIN)/liveops openapi -o docs/openapi.json
+	$(BIN)/liveops openapi -o layers/liveops/api/openapi.json
 
 # aws-sam-cli pins old boto3/pydantic: it gets its own virtual environment
 $(SAM_VENV)/.installed:

@@ -33,6 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from hypothesis import strategies as st
 
 from liveops.domain.raw_batch import RAW_EVENTS_SCHEMA
 from liveops.models.app_config import AppConfig, load_app_config
@@ -238,7 +239,7 @@ def _random_sessions(b: _Builder, rng: random.Random) -> None:
             user = None if anonymous else users[rng.randrange(len(users))]
             platform = "web" if user is None else platform_of[user]
             session = f"s{(day - DAY0_MS) // DAY_MS + 1}{s:02d}{'a' if anonymous else ''}"
-            envelope = {
+            envelope: dict[str, Any] = {
                 "session": session,
                 "user": user,
                 "platform": platform,
@@ -372,7 +373,12 @@ def _edge_cases(b: _Builder) -> None:
     b.copy(fifth, received_at=d0 + 15 * HOUR_MS, batch_id="b-dupA-6", event_time=d0 + 15 * HOUR_MS, _file=2)
 
     # --- late events: played offline at DAY0 02:xx, received the next morning -------------------
-    late = {"session": "lateS", "user": _user_hash(5), "platform": "android", "client_version": "1.4.0"}
+    late: dict[str, Any] = {
+        "session": "lateS",
+        "user": _user_hash(5),
+        "platform": "android",
+        "client_version": "1.4.0",
+    }
     late_recv = d0 + DAY_MS + 9 * HOUR_MS
     t = d0 + 2 * HOUR_MS + 10 * MINUTE_MS
     b.add("session_start", t, launch="cold", received_ms=late_recv, batch="b-late-1", file=3, **late)
@@ -414,7 +420,7 @@ def _edge_cases(b: _Builder) -> None:
     )
 
     # --- tiny groups and odd dimension values -----------------------------------------------------
-    ios = {
+    ios: dict[str, Any] = {
         "session": "iosS",
         "user": u_ios,
         "platform": "ios",
@@ -437,8 +443,13 @@ def _edge_cases(b: _Builder) -> None:
         **ios,
     )
 
+    # quotes and backslashes in string values (SQL literals must be escaped)
+    b.add("run_start", t + 70_000, run_id="run-ios-2", tier=5, mode="it's", **ios)
+    b.add("run_end", t + 90_000, run_id="run-ios-2", outcome="win", score=12, mode="d'or \\ 🔥 ''", **ios)
+    b.add("run_end", t + 95_000, run_id="run-ios-3", outcome="loss", score=3, mode="it's", **ios)
+
     # --- spans -----------------------------------------------------------------------------------
-    sp = {"session": "spanS", "user": u_span, "platform": "web"}
+    sp: dict[str, Any] = {"session": "spanS", "user": u_span, "platform": "web"}
     t = d0 + 17 * HOUR_MS
     # repeated key: two starts (the earliest counts) and two ends (the earliest at/after it counts)
     b.add("run_start", t, run_id="run-rep", tier=1, mode="normal", **sp)
@@ -468,7 +479,7 @@ def _edge_cases(b: _Builder) -> None:
     b.add("run_start", t + 61 * MINUTE_MS, run_id="run-zero", **sp)
     b.add("run_end", t + 61 * MINUTE_MS, run_id="run-zero", outcome="loss", score=0, **sp)
     # across midnight: starts on DAY-1, ends on DAY0 (belongs to DAY0, dimensions of the start)
-    mid = {"session": "midS", "user": None, "platform": "android", "client_version": None}
+    mid: dict[str, Any] = {"session": "midS", "user": None, "platform": "android", "client_version": None}
     b.add("run_start", d0 - 20 * MINUTE_MS, run_id="run-midnight", tier=2, mode="ñormal-daily", **mid)
     b.add(
         "run_end",
@@ -493,7 +504,7 @@ def _edge_cases(b: _Builder) -> None:
     b.add("quest_end", d0 + DAY_MS + 2 * HOUR_MS, quest_id=9, **sp)
 
     # --- funnels ---------------------------------------------------------------------------------
-    fu = {"user": u_funnel, "platform": "android", "client_version": "1.5.0-β"}
+    fu: dict[str, Any] = {"user": u_funnel, "platform": "android", "client_version": "1.5.0-β"}
     t = d0 + 19 * HOUR_MS
     # steps out of order: run_end before run_start (not step 2), and no later run_end
     b.add("session_start", t, session="funA", launch="cold", **fu)
@@ -682,3 +693,101 @@ def read_lake(root: Path, app_id: str = APP_ID) -> pa.Table:
         for path in sorted((root / "raw" / "events" / f"app_id={app_id}").glob("dt=*/hour=*/*.parquet"))
     ]
     return pa.concat_tables(tables) if tables else RAW_EVENTS_SCHEMA.empty_table()
+
+
+# ---------------------------------------------------------------------------- random raw tables
+RANDOM_ASSIGNED: list[dict[str, Any]] = [
+    {"experiment_id": "exp", "variant_id": "a", "user_hash": "u0", "assigned_at": 0},
+    {"experiment_id": "exp", "variant_id": "b", "user_hash": "u1", "assigned_at": 0},
+    {"experiment_id": "exp", "variant_id": "a", "user_hash": "u2", "assigned_at": 0},
+    {"experiment_id": "exp2", "variant_id": "x", "user_hash": "u2", "assigned_at": 0},
+]
+
+
+def random_assignments() -> pa.Table:
+    """RANDOM_ASSIGNED as a schema.ASSIGNMENTS table."""
+    return pa.table(
+        {
+            "experiment_id": [a["experiment_id"] for a in RANDOM_ASSIGNED],
+            "variant_id": [a["variant_id"] for a in RANDOM_ASSIGNED],
+            "user_hash": [a["user_hash"] for a in RANDOM_ASSIGNED],
+            "assigned_at": pa.array([a["assigned_at"] for a in RANDOM_ASSIGNED], pa.int64()).cast(
+                ASSIGNMENTS.field("assigned_at").type
+            ),
+        },
+        schema=ASSIGNMENTS,
+    )
+
+
+STRING_VALUES = {
+    "run_id": ["r0", "r1", "r2"],
+    "outcome": ["win", "loss", "abandon"],
+    "mode": ["normal", "🔥"],
+    "currency": ["gems", "gold"],
+    "launch": ["cold", "resume"],
+}
+NUMBER_VALUES: dict[str, st.SearchStrategy[float]] = {
+    "tier": st.sampled_from([1.0, 2.0, 3.0]),
+    "score": st.integers(0, 60).map(float),
+    "quest_id": st.sampled_from([7.0, 8.0]),
+    "level": st.sampled_from([1.0, 2.0]),
+    "duration_ms": st.floats(0, 1e7, allow_nan=False, allow_infinity=False),
+    "amount": st.sampled_from([0.99, 4.99, 1e-3]),
+    "boss": st.sampled_from([0.0, 1.0]),
+}
+
+
+# one denominator row of every KPI of CONFIG somewhere in each random table: a period with numerator
+# rows and no denominator row crashes the embedded engine (test_rollup_reference has an xfail test)
+ANCHORS = [
+    ("session_start", {}, {"launch": "cold"}),
+    ("run_end", {}, {}),
+    ("run_start", {"tier": 3.0}, {}),
+]
+
+
+@st.composite
+def random_raw_rows(draw: st.DrawFn, unique_copies: bool = False) -> list[dict[str, Any]]:
+    """Hypothesis strategy: small raw tables of CONFIG's events around DAY0 (rows for `table_of`)
+    with many repeated event ids. `unique_copies`: no two copies share (received_at, batch_id), so
+    that the copy dedupe keeps is never an arbitrary pick (SQL row_number is not stable)."""
+    rows: list[dict[str, Any]] = []
+    count = draw(st.integers(0, 40))
+    for index in range(count + len(ANCHORS)):
+        anchor = index >= count
+        if anchor:
+            event_type, anchor_nums, anchor_attrs = ANCHORS[index - count]
+        else:
+            event_type = draw(st.sampled_from(sorted(CONFIG.events)))
+        minute = draw(st.one_of(st.integers(-2000, 2 * 1440 + 400), st.sampled_from([0, 5, 60, 1439, 1440])))
+        time = DAY0_MS + minute * 60_000 + draw(st.sampled_from([0, 1, 999]))
+        nums: dict[str, float] = {}
+        attrs: dict[str, str] = {}
+        for name, field in CONFIG.events[event_type].fields.items():
+            if draw(st.booleans()) or draw(st.booleans()):
+                if field.type == "string":
+                    attrs[name] = draw(st.sampled_from(STRING_VALUES[name]))
+                else:
+                    nums[name] = draw(NUMBER_VALUES[name])
+        if anchor:
+            nums.update(anchor_nums)
+            attrs.update(anchor_attrs)
+        rows.append(
+            {
+                "event_id": f"anchor{index}" if anchor else f"e{draw(st.integers(0, 30)):02d}",
+                "event_type": event_type,
+                "event_time": time,
+                "client_event_time": time,
+                "received_at": time + draw(st.integers(0, 2)) * 1000,
+                "batch_id": draw(st.sampled_from(["b0", "b1", "b2"]))
+                + (f"-{index:03d}" if unique_copies else ""),
+                "session_id": draw(st.sampled_from(["s0", "s1", "s2"])),
+                "user_hash": draw(st.sampled_from(["u0", "u1", "u2", "u3", None])),
+                "platform": draw(st.sampled_from(["web", "android"])),
+                "client_version": draw(st.sampled_from(["1.0", "é", None])),
+                "content_version": draw(st.sampled_from(["c1", None])),
+                "nums": nums,
+                "attrs": attrs,
+            }
+        )
+    return rows

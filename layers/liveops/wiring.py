@@ -68,14 +68,14 @@ def curated_lake():  # type: ignore[no-untyped-def]  # returns CuratedLake
 
 
 def rollup_jobs(progress=None):  # type: ignore[no-untyped-def]  # returns RollupJobs
-    from liveops.rollups.engines import EmbeddedEngine
+    from liveops.rollups.engines import EmbeddedEngine, Engine
     from liveops.rollups.jobs import RollupJobs
     from liveops.storage.lake import RawEventsReader
 
     settings = get_settings()
     curated = curated_lake()
     glue = client("glue", patient=True)
-    engines = {
+    engines: dict[str, Engine] = {
         "embedded": EmbeddedEngine(
             RawEventsReader(client("s3", patient=True), settings.lake_bucket), curated.assignments
         )
@@ -94,6 +94,34 @@ def rollup_jobs(progress=None):  # type: ignore[no-untyped-def]  # returns Rollu
         engines=engines,
         progress=progress or (lambda message: None),
     )
+
+
+@lru_cache(maxsize=1)
+def admin_services():  # type: ignore[no-untyped-def]  # returns AdminServices; pyarrow loads here
+    from liveops.api.admin import AdminServices
+    from liveops.api.metrics import MetricsBackend
+    from liveops.storage.lake_usage import LakeUsage, category_prefixes
+
+    settings = get_settings()
+    s3 = client("s3")
+    return AdminServices(
+        apps=apps_store(),
+        tokens=tokens_store(),
+        metrics=MetricsBackend(
+            configs=apps_store(),
+            lake=curated_lake(),
+            usage=LakeUsage(s3, settings.lake_bucket),
+            prefixes=category_prefixes,
+            settings=settings,
+        ),
+    )
+
+
+@lru_cache(maxsize=1)
+def tokens_store():  # type: ignore[no-untyped-def]  # returns TokensStore
+    from liveops.storage.tokens_store import TokensStore
+
+    return TokensStore(client("dynamodb"), get_settings().apps_table)
 
 
 def _catalogs(glue, database):  # type: ignore[no-untyped-def]
@@ -117,3 +145,5 @@ def reset() -> None:
     raw_event_writer.cache_clear()
     job_state.cache_clear()
     curated_lake.cache_clear()
+    admin_services.cache_clear()
+    tokens_store.cache_clear()

@@ -44,7 +44,7 @@ from liveops.rollups.schema import NONE_VALUE, ROLLUP, TOTAL
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".bench-cache" / "rollup-10m"
 MARKER = CACHE / "COMPLETE.json"
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 Row = tuple[str, str, str, str]
 
@@ -329,7 +329,9 @@ def make_universe(rng: np.random.Generator) -> Universe:
     for i, p in enumerate(PLATFORMS):
         mine = platform_of_session == i
         recent_first = zipf_weights(len(VERSIONS[p]), 1.3)[::-1]
-        session_version[mine] = version_base[i] + rng.choice(len(VERSIONS[p]), int(mine.sum()), p=recent_first)
+        session_version[mine] = version_base[i] + rng.choice(
+            len(VERSIONS[p]), int(mine.sum()), p=recent_first
+        )
     session_has_user = rng.random(sessions) >= 0.03
     session_ids = fixed_strings(uuid_chars(rng.integers(0, 256, (sessions, 16), dtype=np.uint8)))
 
@@ -509,7 +511,7 @@ def build_rows(u: Universe, src: np.ndarray, received: np.ndarray, batch: np.nda
     attr_text = joined(
         offsets,
         pc.binary_join_element_wise(
-            pa.array([f'"{k}":"' for k in ATTR_KEYS]).take(key), attr_values, pa.scalar('"')
+            pa.array([f'"{k}":"' for k in ATTR_KEYS]).take(key), attr_values, '"', ""
         ),
     )
     payload = pc.binary_join_element_wise("{", num_text, ",", attr_text, "}", "")
@@ -639,10 +641,7 @@ def duckdb_base_sql(config: AppConfig, paths: list[str]) -> str:
         "t",
         "event_type",
         "coalesce(user_hash, 'session:' || coalesce(session_id, '')) AS ident",
-        *(
-            f"coalesce({_dimension_sql(config, d.source)}, {_quote(NONE_VALUE)}) AS d_{d.name}"
-            for d in dims
-        ),
+        *(f"coalesce({_dimension_sql(config, d.source)}, {_quote(NONE_VALUE)}) AS d_{d.name}" for d in dims),
         *(
             f"CASE WHEN {_where_sql(m.event, m.where)} THEN nums[{_quote(m.field)}] END AS m_{name}"
             for name, m in config.measures.items()
@@ -756,7 +755,7 @@ def run_duckdb(out: Path) -> dict[str, Any]:
 
     config = bench_config()
     con = duckdb.connect()
-    threads = con.sql("SELECT current_setting('threads')").fetchone()
+    threads = con.execute("SELECT current_setting('threads')").fetchone()
     baseline = peak_mib()
     started = time.perf_counter()
     con.execute(duckdb_base_sql(config, files()))

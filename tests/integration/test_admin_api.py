@@ -23,6 +23,7 @@ from liveops.models.metrics import ExperimentOut, FunnelOut, KpisOut, OverviewOu
 from liveops.rollups.schema import EXPERIMENT_DAILY, FUNNEL_DAILY, ROLLUP, SPAN_DAILY
 from liveops.services.apps import apply_config
 from liveops.services.tokens import create_token
+from liveops import wiring
 from liveops.settings import get_settings
 from liveops.storage.curated import CuratedLake
 from liveops.storage.tokens_store import TokensStore
@@ -768,6 +769,7 @@ def test_range_row_and_dimension_limits(
 
     monkeypatch.setenv("EXPORT_MAX_ROWS", "2")
     get_settings.cache_clear()
+    wiring.reset()  # a new container reads the new setting
     limited = Admin(api=Api(), tokens=admin.tokens, stack=admin.stack)
     two_days = {**base, **span_of(D1, D3)}
     assert limited.get("/v1/metrics/timeseries", **two_days)[0] == 200  # 2 rows

@@ -11,8 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_document_matches_the_code() -> None:
-    committed = (ROOT / "docs" / "openapi.json").read_text(encoding="utf-8")
-    assert committed == document_json(), "run `make openapi` and commit docs/openapi.json"
+    committed = (ROOT / "layers" / "liveops" / "api" / "openapi.json").read_text(encoding="utf-8")
+    assert committed == document_json(), "run `make openapi` and commit layers/liveops/api/openapi.json"
+    assert (ROOT / "docs" / "openapi.json").resolve() == (
+        ROOT / "layers" / "liveops" / "api" / "openapi.json"
+    )
 
 
 def test_document_describes_the_batch_route_and_its_errors() -> None:

@@ -20,10 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from liveops.domain.raw_batch import RAW_EVENTS_SCHEMA
-from liveops.models.app_config import AppConfig, CountFilter, DimensionSpec, load_app_config
+from liveops.models.app_config import AppConfig, CountFilter, DimensionSpec
 from liveops.rollups import embedded
 from liveops.rollups.schema import (
-    ASSIGNMENTS,
     EXPERIMENT_DAILY,
     FUNNEL_DAILY,
     KPI_DAILY,
@@ -489,91 +488,12 @@ def test_the_data_exercises_the_contract() -> None:
 
 
 # ------------------------------------------------------------------------------ random raw tables
-ASSIGNED = [
-    {"experiment_id": "exp", "variant_id": "a", "user_hash": "u0", "assigned_at": 0},
-    {"experiment_id": "exp", "variant_id": "b", "user_hash": "u1", "assigned_at": 0},
-    {"experiment_id": "exp", "variant_id": "a", "user_hash": "u2", "assigned_at": 0},
-    {"experiment_id": "exp2", "variant_id": "x", "user_hash": "u2", "assigned_at": 0},
-]
-ASSIGNMENTS_TABLE = pa.table(
-    {
-        "experiment_id": [a["experiment_id"] for a in ASSIGNED],
-        "variant_id": [a["variant_id"] for a in ASSIGNED],
-        "user_hash": [a["user_hash"] for a in ASSIGNED],
-        "assigned_at": pa.array([a["assigned_at"] for a in ASSIGNED], pa.int64()).cast(
-            ASSIGNMENTS.field("assigned_at").type
-        ),
-    },
-    schema=ASSIGNMENTS,
-)
-STRING_VALUES = {
-    "run_id": ["r0", "r1", "r2"],
-    "outcome": ["win", "loss", "abandon"],
-    "mode": ["normal", "🔥"],
-    "currency": ["gems", "gold"],
-    "launch": ["cold", "resume"],
-}
-NUMBER_VALUES: dict[str, st.SearchStrategy[float]] = {
-    "tier": st.sampled_from([1.0, 2.0, 3.0]),
-    "score": st.integers(0, 60).map(float),
-    "quest_id": st.sampled_from([7.0, 8.0]),
-    "level": st.sampled_from([1.0, 2.0]),
-    "duration_ms": st.floats(0, 1e7, allow_nan=False, allow_infinity=False),
-    "amount": st.sampled_from([0.99, 4.99, 1e-3]),
-    "boss": st.sampled_from([0.0, 1.0]),
-}
+ASSIGNED = data.RANDOM_ASSIGNED
+ASSIGNMENTS_TABLE = data.random_assignments()
 
 
-# one denominator row of every KPI of data.CONFIG somewhere in each random table: a period with
-# numerator rows and no denominator row crashes the embedded engine (see the xfail test below)
-ANCHORS = [
-    ("session_start", {}, {"launch": "cold"}),
-    ("run_end", {}, {}),
-    ("run_start", {"tier": 3.0}, {}),
-]
-
-
-@st.composite
-def raw_rows(draw: st.DrawFn) -> list[Row]:
-    rows = []
-    count = draw(st.integers(0, 40))
-    for index in range(count + len(ANCHORS)):
-        anchor = index >= count
-        if anchor:
-            event_type, anchor_nums, anchor_attrs = ANCHORS[index - count]
-        else:
-            event_type = draw(st.sampled_from(sorted(data.CONFIG.events)))
-        minute = draw(st.one_of(st.integers(-2000, 2 * 1440 + 400), st.sampled_from([0, 5, 60, 1439, 1440])))
-        time = data.DAY0_MS + minute * 60_000 + draw(st.sampled_from([0, 1, 999]))
-        nums: dict[str, float] = {}
-        attrs: dict[str, str] = {}
-        for name, field in data.CONFIG.events[event_type].fields.items():
-            if draw(st.booleans()) or draw(st.booleans()):
-                if field.type == "string":
-                    attrs[name] = draw(st.sampled_from(STRING_VALUES[name]))
-                else:
-                    nums[name] = draw(NUMBER_VALUES[name])
-        if anchor:
-            nums.update(anchor_nums)
-            attrs.update(anchor_attrs)
-        rows.append(
-            {
-                "event_id": f"anchor{index}" if anchor else f"e{draw(st.integers(0, 30)):02d}",
-                "event_type": event_type,
-                "event_time": time,
-                "client_event_time": time,
-                "received_at": time + draw(st.integers(0, 2)) * 1000,
-                "batch_id": draw(st.sampled_from(["b0", "b1", "b2"])),
-                "session_id": draw(st.sampled_from(["s0", "s1", "s2"])),
-                "user_hash": draw(st.sampled_from(["u0", "u1", "u2", "u3", None])),
-                "platform": draw(st.sampled_from(["web", "android"])),
-                "client_version": draw(st.sampled_from(["1.0", "é", None])),
-                "content_version": draw(st.sampled_from(["c1", None])),
-                "nums": nums,
-                "attrs": attrs,
-            }
-        )
-    return rows
+def raw_rows() -> st.SearchStrategy[list[Row]]:
+    return data.random_raw_rows()
 
 
 RANDOM = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -608,7 +528,7 @@ def test_rollup_invariants_on_random_tables(rows: list[Row]) -> None:
                 assert 1 <= row["users"] <= row["n"]
             else:
                 assert row["min"] is row["p50"] is row["p99"] is row["max"] is None
-        events_by_type = defaultdict(int)
+        events_by_type: dict[Key, int] = defaultdict(int)
         for k, v in table.items():
             if k[1] == "events" and k[2] != TOTAL:
                 events_by_type[(k[0], k[3], k[4])] += v["n"]
@@ -668,22 +588,6 @@ def _purchases(amounts: list[float]) -> pa.Table:
             for i, amount in enumerate(amounts)
         ]
     )
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: embedded.dimension_values (layers/liveops/rollups/embedded.py:70) prints nums with "
-    "pc.cast(safe=False), which truncates (2.7 -> '2', -2.5 -> '-2'); docs/rollups.md prints them with "
-    "CAST(CAST(x AS BIGINT) AS VARCHAR), which rounds in Trino/DuckDB (2.7 -> '3', -2.5 -> '-3')",
-)
-def test_payload_dimension_prints_numbers_like_sql_cast() -> None:
-    config = load_app_config(
-        {**data.CONFIG_DOC, "dimensions": [{"name": "amount", "from": "payload.amount"}]}
-    )
-    raw = _purchases([2.7, 2.5, -2.5, 4.0])
-    expected = Reference(config).rollup(rows_of(raw), DAY_MS)
-    assert expected[(data.DAY0_MS, "events", TOTAL, "amount", "3")]["n"] == 2
-    assert_same("rollup_daily", embedded.rollup(raw, config, DAY_MS), expected, ROLLUP)
 
 
 @pytest.mark.xfail(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from liveops import aws
+from liveops import wiring
 from liveops.cli.output import emit, fail
 from liveops.services.tokens import ROLES, create_token
-from liveops.settings import get_settings
 from liveops.storage.tokens_store import TokensStore
 
 
@@ -29,7 +28,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def _store() -> TokensStore:
     # tokens live in the apps table; `connect` has pointed settings and clients at the target
-    return TokensStore(aws.client("dynamodb"), get_settings().apps_table)
+    store: TokensStore = wiring.tokens_store()
+    return store
 
 
 def run_create(args: argparse.Namespace) -> int:

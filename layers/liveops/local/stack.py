@@ -171,9 +171,8 @@ class LocalStack:
     def _issue_tokens(self) -> dict[str, str]:
         """One admin/metrics token per role (moto starts empty, so each start issues new ones)."""
         from liveops.services.tokens import ROLES, create_token
-        from liveops.storage.tokens_store import TokensStore
 
-        store = TokensStore(aws.client("dynamodb"), get_settings().apps_table)
+        store = wiring.tokens_store()
         return {role: create_token(store, role).token for role in ROLES}
 
     def _apply_examples(self) -> dict[str, dict[str, str]]:

@@ -23,7 +23,6 @@ from liveops.models.metrics import ExperimentOut, FunnelOut, KpisOut, OverviewOu
 from liveops.rollups.schema import EXPERIMENT_DAILY, FUNNEL_DAILY, ROLLUP, SPAN_DAILY
 from liveops.services.apps import apply_config
 from liveops.services.tokens import create_token
-from liveops import wiring
 from liveops.settings import get_settings
 from liveops.storage.curated import CuratedLake
 from liveops.storage.tokens_store import TokensStore

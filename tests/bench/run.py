@@ -21,6 +21,7 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
@@ -264,7 +265,9 @@ def bench_cold_imports() -> list[Row]:
 def main() -> int:
     _ = load_app_config  # the config model is exercised through parse_config_file
     rows: list[Row] = []
-    for part in (bench_ingest, bench_writer, bench_cold_imports):
+    from metrics_bench import bench_overview
+
+    for part in (bench_ingest, bench_writer, bench_cold_imports, bench_overview):
         rows.extend(part())
     headers = ("benchmark", "liveops", "reference (same run)", "target")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]

@@ -34,7 +34,8 @@ class CuratedLake:
         self._s3 = s3
         self._bucket = bucket
         self._root = root
-        self._readers = readers
+        # one pool for the container's life: starting threads per request costs more than the reads
+        self._pool = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="curated")
 
     def prefix(self, table_name: str, app_id: str, day: date) -> str:
         return f"{self._root}/{table_name}/app_id={app_id}/dt={day.isoformat()}/"
@@ -63,10 +64,8 @@ class CuratedLake:
     def read(self, table_name: str, app_id: str, first: date, last: date) -> pa.Table:
         """Every stored day in [first, last], concatenated (missing days are simply absent)."""
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        with ThreadPoolExecutor(max_workers=min(self._readers, max(1, len(days)))) as pool:
-            parts = [
-                t for t in pool.map(lambda d: self.read_day(table_name, app_id, d), days) if t is not None
-            ]
+        found = self._pool.map(lambda d: self.read_day(table_name, app_id, d), days)
+        parts = [table for table in found if table is not None]
         schema = TABLES[table_name]
         return pa.concat_tables(parts) if parts else schema.empty_table()
 

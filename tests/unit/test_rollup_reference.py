@@ -590,12 +590,6 @@ def _purchases(amounts: list[float]) -> pa.Table:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: embedded.experiment_daily (layers/liveops/rollups/embedded.py:539) joins the per-user "
-    "figures with every assignment row, so a repeated assignment row (e.g. two overlapping exports under "
-    "curated/assignments/) counts the user twice in units and every sum",
-)
 def test_a_repeated_assignment_row_counts_the_user_once() -> None:
     day = data.DAY0_MS
     raw = window(day, day + DAY_MS)
@@ -612,15 +606,6 @@ def test_a_repeated_assignment_row_counts_the_user_once() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pa.ArrowInvalid,
-    reason="BUG: embedded.distinct_per_group (layers/liveops/rollups/embedded.py:141-142) returns an empty "
-    "array instead of zeros(len(group_codes)) when no row has a code; _kpi_parts (embedded.py:291) calls it "
-    "with the denominator rows only, so a period with numerator rows and no denominator row of a KPI "
-    "(one gems purchase, no cold session_start in the day) crashes rollup() with ArrowInvalid "
-    "'Column 12 named users expected length 1 but got length 0'",
-)
 def test_a_kpi_with_numerator_rows_only_gives_a_row_with_n_zero() -> None:
     raw = _purchases([1.0])
     raw = raw.set_column(

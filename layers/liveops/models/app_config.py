@@ -298,7 +298,10 @@ def semantic_problems(config: AppConfig) -> list[Problem]:
     if len(set(config.platforms)) != len(config.platforms):
         problems.append(Problem(path="platforms", message="platforms must be unique"))
 
-    payload_fields = {name for spec in events.values() for name in spec.fields}
+    payload_fields: dict[str, set[str]] = {}
+    for spec in events.values():
+        for name, declared in spec.fields.items():
+            payload_fields.setdefault(name, set()).add(declared.type)
     seen_dims: set[str] = set()
     for i, dim in enumerate(config.dimension_specs()):
         if dim.name in seen_dims:
@@ -306,9 +309,17 @@ def semantic_problems(config: AppConfig) -> list[Problem]:
         seen_dims.add(dim.name)
         if dim.source.startswith("payload."):
             field = dim.source.removeprefix("payload.")
-            if field not in payload_fields:
+            types = payload_fields.get(field)
+            if types is None:
                 problems.append(
                     Problem(path=f"dimensions[{i}]", message=f"no event declares the payload field {field!r}")
+                )
+            elif not types <= {"string", "integer"}:
+                # dimension values are text: numbers and booleans have no single exact spelling
+                problems.append(
+                    Problem(
+                        path=f"dimensions[{i}]", message=f"payload.{field} must be a string or integer field"
+                    )
                 )
         elif dim.source not in ENVELOPE_DIMENSIONS:
             problems.append(
@@ -362,6 +373,12 @@ def semantic_problems(config: AppConfig) -> list[Problem]:
             if event in events and span.key not in events[event].fields:
                 problems.append(
                     Problem(path=f"spans.{name}.key", message=f"event {event!r} has no field {span.key!r}")
+                )
+            elif event in events and events[event].fields[span.key].type not in ("string", "integer"):
+                problems.append(
+                    Problem(
+                        path=f"spans.{name}.key", message=f"{span.key!r} must be a string or integer field"
+                    )
                 )
         if span.start == span.end:
             problems.append(Problem(path=f"spans.{name}", message="start and end must differ"))

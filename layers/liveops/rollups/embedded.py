@@ -139,7 +139,7 @@ def group(codes: np.ndarray, values: np.ndarray | None = None) -> Groups:
 def distinct_per_group(codes: np.ndarray, ident: np.ndarray, group_codes: np.ndarray) -> np.ndarray:
     """Distinct identities per group code, aligned with `group_codes` (sorted, unique)."""
     if len(codes) == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(len(group_codes), dtype=np.int64)
     pairs = np.unique(codes * (int(ident.max()) + 1) + ident)
     pair_groups = pairs // (int(ident.max()) + 1)
     uniq, per = np.unique(pair_groups, return_counts=True)
@@ -523,7 +523,24 @@ def experiment_daily(raw: pa.Table, config: AppConfig, day_ms: int, assignments:
     if p.raw.num_rows == 0 or assignments.num_rows == 0 or not config.experiments.metrics:
         return EXPERIMENT_DAILY.empty_table()
     user_hash = p.raw["user_hash"].combine_chunks()
-    assigned_users = pc.unique(assignments["user_hash"]).drop_null()
+    # one variant per user and experiment: the earliest assignment (a repeated export row counts once)
+    ordered = assignments.sort_by(
+        [
+            ("experiment_id", "ascending"),
+            ("user_hash", "ascending"),
+            ("assigned_at", "ascending"),
+            ("variant_id", "ascending"),
+        ]
+    )
+    first = (
+        ordered.group_by(["experiment_id", "user_hash"], use_threads=False)
+        .aggregate([("variant_id", "first")])
+        .rename_columns(["experiment_id", "user_hash", "variant_id"])
+    )
+    unique_assignments = first.filter(pc.is_valid(first["user_hash"])).select(
+        ["experiment_id", "variant_id", "user_hash"]
+    )
+    assigned_users = pc.unique(unique_assignments["user_hash"])
     member = pc.fill_null(pc.is_in(user_hash, assigned_users), False).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(member)
     if len(rows) == 0:
@@ -536,7 +553,7 @@ def experiment_daily(raw: pa.Table, config: AppConfig, day_ms: int, assignments:
         counted = y > 0
         labels = pa.array(users.labels[counted], pa.string())
         per_user = pa.table({"user_hash": labels, "x": x[counted], "y": y[counted]})
-        joined = per_user.join(assignments.select(["experiment_id", "variant_id", "user_hash"]), "user_hash")
+        joined = per_user.join(unique_assignments, "user_hash")
         if joined.num_rows == 0:
             continue
         joined = (

@@ -299,8 +299,8 @@ def semantic_problems(config: AppConfig) -> list[Problem]:
         problems.append(Problem(path="platforms", message="platforms must be unique"))
 
     payload_fields: dict[str, set[str]] = {}
-    for spec in events.values():
-        for name, declared in spec.fields.items():
+    for event_spec in events.values():
+        for name, declared in event_spec.fields.items():
             payload_fields.setdefault(name, set()).add(declared.type)
     seen_dims: set[str] = set()
     for i, dim in enumerate(config.dimension_specs()):

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     athena_workgroup: str = ""
     user_hash_secret_param: str = "/liveops/user-hash-secret"
     jobs_table: str = ""
+    liveops_table: str = ""
+    assignments_table: str = ""
 
     # metrics API limits
     metrics_max_range_days: int = 120

@@ -20,17 +20,11 @@ def ingest_service():  # type: ignore[no-untyped-def]  # returns IngestService; 
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from liveops.api.ingest import IngestService
-    from liveops.storage.app_directory import AppDirectory
     from liveops.storage.event_queue import EventQueue
-    from liveops.storage.secrets import read_secret
 
     settings = get_settings()
     return IngestService(
-        directory=AppDirectory(
-            apps_store(),
-            ttl_seconds=settings.config_cache_seconds,
-            master_secret=lambda: read_secret(settings.user_hash_secret_param),
-        ),
+        directory=app_directory(),
         queue=EventQueue(client("sqs"), settings.events_queue_url),
         settings=settings,
         persistence=DynamoDBPersistenceLayer(
@@ -86,14 +80,49 @@ def rollup_jobs(progress=None):  # type: ignore[no-untyped-def]  # returns Rollu
         engines["athena"] = AthenaEngine.from_settings(settings)
     except ImportError:  # the Athena engine is optional where awswrangler is absent
         pass
+    catalogs = _catalogs(glue, settings.glue_database)
     return RollupJobs(
         apps=apps_store(),
         state=job_state(),
         curated=curated,
-        catalogs=_catalogs(glue, settings.glue_database),
+        catalogs=catalogs,
         engines=engines,
         progress=progress or (lambda message: None),
+        export_assignments=_assignment_exporter(curated, catalogs("assignments")),
     )
+
+
+def _assignment_exporter(curated, catalog):  # type: ignore[no-untyped-def]
+    """Copies an app's sticky assignments from DynamoDB to curated/assignments/ for the rollups."""
+    import pyarrow as pa
+
+    from liveops.rollups.schema import ASSIGNMENTS
+    from liveops.storage.assignments_store import AssignmentsStore
+
+    store = AssignmentsStore(client("dynamodb", patient=True), get_settings().assignments_table)
+
+    def export(app_id: str) -> int:
+        rows = [
+            (experiment["id"], user, variant, at)
+            for experiment in liveops_store().list_experiments(app_id)
+            for user, variant, at in store.export(app_id, experiment["id"])
+        ]
+        table = pa.table(
+            {
+                "experiment_id": [r[0] for r in rows],
+                "variant_id": [r[2] for r in rows],
+                "user_hash": [r[1] for r in rows],
+                "assigned_at": pa.array([r[3] for r in rows], pa.int64()).cast(
+                    ASSIGNMENTS.field("assigned_at").type
+                ),
+            },
+            schema=ASSIGNMENTS,
+        )
+        curated.write_assignments(app_id, table)
+        catalog.register([([app_id], curated.assignments_location(app_id))])
+        return table.num_rows
+
+    return export
 
 
 @lru_cache(maxsize=1)
@@ -114,6 +143,39 @@ def admin_services():  # type: ignore[no-untyped-def]  # returns AdminServices; 
             prefixes=category_prefixes,
             settings=settings,
         ),
+        liveops=liveops_store(),
+    )
+
+
+@lru_cache(maxsize=1)
+def liveops_store():  # type: ignore[no-untyped-def]  # returns LiveOpsStore
+    from liveops.storage.liveops_store import LiveOpsStore
+
+    return LiveOpsStore(client("dynamodb"), get_settings().liveops_table)
+
+
+@lru_cache(maxsize=1)
+def client_service():  # type: ignore[no-untyped-def]  # returns ClientService
+    from liveops.api.client import ClientService
+    from liveops.storage.assignments_store import AssignmentsStore
+
+    return ClientService(
+        directory=app_directory(),
+        liveops=liveops_store(),
+        assignments=AssignmentsStore(client("dynamodb"), get_settings().assignments_table),
+    )
+
+
+@lru_cache(maxsize=1)
+def app_directory():  # type: ignore[no-untyped-def]  # returns AppDirectory
+    from liveops.storage.app_directory import AppDirectory
+    from liveops.storage.secrets import read_secret
+
+    settings = get_settings()
+    return AppDirectory(
+        apps_store(),
+        ttl_seconds=settings.config_cache_seconds,
+        master_secret=lambda: read_secret(settings.user_hash_secret_param),
     )
 
 
@@ -146,4 +208,7 @@ def reset() -> None:
     job_state.cache_clear()
     curated_lake.cache_clear()
     admin_services.cache_clear()
+    liveops_store.cache_clear()
+    client_service.cache_clear()
+    app_directory.cache_clear()
     tokens_store.cache_clear()

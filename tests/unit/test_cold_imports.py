@@ -15,7 +15,7 @@ PROBE = """
 import importlib.util, json, os, sys
 os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
                   EVENTS_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/1/q",
-                  APPS_TABLE="a", IDEMPOTENCY_TABLE="i")
+                  APPS_TABLE="a", IDEMPOTENCY_TABLE="i", LIVEOPS_TABLE="l", ASSIGNMENTS_TABLE="s")
 spec = importlib.util.spec_from_file_location("handler", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
@@ -28,7 +28,10 @@ print(json.dumps([after_import, after_build]))
 
 @pytest.mark.parametrize(
     ("function", "warm"),
-    [("ingest", "from liveops.wiring import ingest_service; ingest_service()")],
+    [
+        ("ingest", "from liveops.wiring import ingest_service; ingest_service()"),
+        ("client", "from liveops.wiring import client_service; client_service()"),
+    ],
 )
 def test_client_facing_function_imports_no_data_libraries(function: str, warm: str) -> None:
     code = PROBE.format(path=str(ROOT / "functions" / function / "app.py"), heavy=HEAVY, warm=warm)

@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 
+from liveops.api import liveops_admin as liveops_routes
 from liveops.api import metrics as metrics_routes
 from liveops.api.http import build_resolver, json_response
 from liveops.errors import BadRequest, Conflict, LiveopsError, NotFound
@@ -30,6 +31,7 @@ from liveops.models.telemetry import ErrorResponse
 from liveops.services.apps import apply_config, create_key
 from liveops.services.tokens import Role, TokenLookup, authorize
 from liveops.storage.apps_store import AppsStore
+from liveops.storage.liveops_store import LiveOpsStore
 from liveops.storage.tokens_store import TokenRecord
 
 logger = Logger(service="liveops")
@@ -45,6 +47,7 @@ class AdminServices:
     apps: AppsStore
     tokens: TokenLookup
     metrics: metrics_routes.MetricsBackend
+    liveops: LiveOpsStore
 
 
 def _responses(ok: int, model: type, needs: str, not_found: bool = True) -> dict[int, OpenAPIResponse]:
@@ -207,4 +210,13 @@ def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
         return json_response(200, _openapi_document())
 
     metrics_routes.register(app, lambda: services().metrics, viewer)
+    editor = rbac(app, lambda: services().tokens, "editor")
+    liveops_routes.register(
+        app,
+        lambda: services().liveops,
+        lambda app_id: services().apps.get_config(app_id) is not None,
+        viewer,
+        editor,
+        admin,
+    )
     return app

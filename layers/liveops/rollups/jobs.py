@@ -62,7 +62,9 @@ class RollupJobs:
         engines: Mapping[str, Engine],
         clock: Callable[[], float] = time.time,
         progress: Callable[[str], None] = lambda message: None,
+        export_assignments: Callable[[str], int] | None = None,
     ) -> None:
+        self._export_assignments = export_assignments
         self._apps = apps
         self._state = state
         self._curated = curated
@@ -143,6 +145,9 @@ class RollupJobs:
             days.update(changed + timedelta(days=offset) for offset in range(-before, after + 1))
         days = {d for d in days if d <= today}
         rows: dict[str, int] = {}
+        if days and self._export_assignments is not None:
+            # experiment_daily (either engine) reads assignments from the lake: export them first
+            rows["assignments"] = self._export_assignments(app)
         for index, day in enumerate(sorted(days), start=1):
             start = day_start_ms(day)
             daily = engine.rollup(config, start, start + DAY_MS, DAY_MS)

@@ -69,6 +69,27 @@ class CuratedLake:
         schema = TABLES[table_name]
         return pa.concat_tables(parts) if parts else schema.empty_table()
 
+    def assignments_location(self, app_id: str) -> str:
+        return f"s3://{self._bucket}/{self._root}/assignments/app_id={app_id}/"
+
+    def write_assignments(self, app_id: str, table: pa.Table) -> str:
+        """Replace the app's exported assignments (one file, sorted: same data, same bytes)."""
+        table = (
+            table.select(ASSIGNMENTS.names)
+            .cast(ASSIGNMENTS)
+            .sort_by([("experiment_id", "ascending"), ("user_hash", "ascending")])
+        )
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd", compression_level=3)
+        key = f"{self._root}/assignments/app_id={app_id}/{FILE_NAME}"
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=key,
+            Body=bytes(sink.getvalue().to_pybytes()),
+            ContentType="application/vnd.apache.parquet",
+        )
+        return key
+
     def assignments(self, app_id: str) -> pa.Table:
         """Experiment assignments exported for rollups (curated/assignments/app_id=<app>/*.parquet)."""
         prefix = f"{self._root}/assignments/app_id={app_id}/"

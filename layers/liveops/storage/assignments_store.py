@@ -1,0 +1,74 @@
+"""DynamoDB adapter for sticky experiment assignments: the first one written wins, forever."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+class AssignmentsStore:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+
+    @staticmethod
+    def _key(app_id: str, experiment_id: str, user_hash: str) -> dict[str, Any]:
+        return {"pk": {"S": f"{app_id}#{experiment_id}"}, "sk": {"S": user_hash}}
+
+    def get_many(self, app_id: str, experiment_ids: list[str], user_hash: str) -> dict[str, str]:
+        """experiment id -> stored variant id, for the experiments this user is already in."""
+        found: dict[str, str] = {}
+        for start in range(0, len(experiment_ids), 100):  # BatchGetItem takes 100 keys
+            keys = [self._key(app_id, e, user_hash) for e in experiment_ids[start : start + 100]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                page = self._db.batch_get_item(RequestItems=request)
+                for item in page.get("Responses", {}).get(self._table, []):
+                    found[item["pk"]["S"].split("#", 1)[1]] = item["variant_id"]["S"]
+                request = page.get("UnprocessedKeys") or {}
+        return found
+
+    def put_if_absent(
+        self, app_id: str, experiment_id: str, user_hash: str, variant_id: str, expires_at: int | None = None
+    ) -> str:
+        """Store the assignment unless one exists; returns the variant that is stored (sticky)."""
+        item = {
+            **self._key(app_id, experiment_id, user_hash),
+            "variant_id": {"S": variant_id},
+            "assigned_at": {"N": str(int(time.time() * 1000))},
+        }
+        if expires_at is not None:
+            item["expires_at"] = {"N": str(expires_at)}
+        try:
+            self._db.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            # a concurrent first call won: everyone gets its answer
+            stored = self._db.get_item(
+                TableName=self._table, ConsistentRead=True, Key=self._key(app_id, experiment_id, user_hash)
+            )["Item"]
+            return str(stored["variant_id"]["S"])
+        return variant_id
+
+    def export(self, app_id: str, experiment_id: str) -> list[tuple[str, str, int]]:
+        """(user_hash, variant_id, assigned_at ms) of every assignment of an experiment."""
+        rows: list[tuple[str, str, int]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"{app_id}#{experiment_id}"}},
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            rows += [
+                (i["sk"]["S"], i["variant_id"]["S"], int(i["assigned_at"]["N"]))
+                for i in page.get("Items", [])
+            ]
+            if "LastEvaluatedKey" not in page:
+                return rows
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -142,6 +142,7 @@ def admin_services():  # type: ignore[no-untyped-def]  # returns AdminServices; 
             usage=LakeUsage(s3, settings.lake_bucket),
             prefixes=category_prefixes,
             settings=settings,
+            experiments=lambda app_id, experiment_id: liveops_store().get_experiment(app_id, experiment_id),
         ),
         liveops=liveops_store(),
     )

@@ -106,6 +106,18 @@ def tokens_store(stack: AwsStack) -> TokensStore:
 def admin(stack: AwsStack) -> Admin:
     apply_config(wiring.apps_store(), load_app_config(CONFIG))
     tokens = {role: create_token(tokens_store(stack), role).token for role in ROLES}
+    variants = [{"id": v, "weight": 1, "parameters": {}} for v in ("control", "b", "tiny")]
+    wiring.liveops_store().put_experiment(
+        APP,
+        "exp-1",
+        {
+            "name": "exp 1",
+            "description": "",
+            "start_at": None,
+            "end_at": None,
+            "config": {"variants": variants},
+        },
+    )
     return Admin(api=Api(), tokens=tokens, stack=stack)
 
 
@@ -672,6 +684,17 @@ def test_experiment_readout_sums_variant_statistics(admin: Admin) -> None:
         ]
     one_day = admin.get("/v1/metrics/experiment", **span_of(D2, D3), experiment="exp-1")[2]
     assert {v["variant"]: v["units"] for v in one_day["metrics"][0]["variants"]} == {"b": 18, "control": 25}
+    readout = answer["readout"]
+    assert readout["control"] == "control" and readout["srm"]["srm_warning"] is True  # 45/40 vs 1/3 each
+    win = next(m for m in readout["metrics"] if m["metric"] == "win_rate")
+    b = next(v for v in win["variants"] if v["variant_id"] == "b")
+    assert b["absolute_lift"] == pytest.approx(0.0)
+    unknown = admin.get("/v1/metrics/experiment", **span_of(D1, D3), experiment="nope")
+    assert unknown[0] == 404 and unknown[2]["error"]["code"] == "unknown_experiment"
+    csv_status, headers, text = admin.raw(
+        "/v1/metrics/experiment", **span_of(D1, D3), experiment="exp-1", format="csv"
+    )
+    assert csv_status == 200 and headers["content-type"].startswith("text/csv") and "win_rate" in text
 
 
 def test_span_timeseries_is_daily_only(admin: Admin) -> None:

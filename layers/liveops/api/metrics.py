@@ -59,6 +59,8 @@ class MetricsBackend:
     usage: PrefixUsage
     prefixes: Callable[[str], dict[str, str]]  # data category -> lake prefix, per app
     settings: Settings
+    # (app, experiment id) -> the stored experiment (its variants and weights), or None
+    experiments: Callable[[str, str], dict[str, Any] | None] = lambda app_id, experiment_id: None
 
 
 # ---------------------------------------------------------------------------- parameters and docs
@@ -334,7 +336,7 @@ def register(
 
     @app.get(
         "/v1/metrics/experiment",
-        summary="An experiment's per-variant sufficient statistics",
+        summary="An experiment's readout: per-variant statistics, lift, CI, p-values, SRM",
         description=(
             "For each metric of `experiments.metrics` and each variant: units, sum_x, sum_x2, sum_y, "
             "sum_y2, sum_xy summed over the days the range overlaps (units are user-days), from which "
@@ -357,15 +359,31 @@ def register(
         config = load(app_id)
         span = window(start, end)
         first, last = span.days()
+        definition = backend().experiments(app_id, experiment)
+        if definition is None:
+            raise NotFound(f"no experiment {experiment!r} in {app_id!r}", code="unknown_experiment")
         rows = backend().lake.read("experiment_daily", app_id, first, last)
         kanon = backend().settings.metrics_kanon_min
         metrics, suppressed = domain.experiment(rows, experiment, config.experiments.metrics, span, kanon)
+        from liveops.domain.readout import readout_csv
+        from liveops.services.readouts import experiment_readout
+
+        result = experiment_readout(config, definition, metrics)
         body = {
             **ranged(app_id, span),
             "experiment": experiment,
+            "status": definition["status"],
             "metrics": metrics,
+            "readout": result,
             "suppressed": suppressed,
         }
+        if fmt == "csv":
+            return Response(
+                status_code=200,
+                content_type="text/csv",
+                body=readout_csv(result),
+                headers={"X-Suppressed": str(suppressed), "Cache-Control": "private, no-store"},
+            )
         return answer(fmt, body, domain.experiment_table(metrics), suppressed)
 
     @app.get(

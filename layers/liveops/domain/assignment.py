@@ -23,10 +23,20 @@ Admin configs carry relative weights (`1, 1` or `10, 30, 60`): `ExperimentPlan.b
 them to fractions (`w / sum`) once, and those fractions (`plan.weights`) are what the SDK is given in
 the conformance tests. GrowthBook itself would treat `[10, 30, 60]` as invalid and split equally.
 
+Conformance notes (checked against the `growthbook` Python SDK 4.x in the unit tests):
+- That SDK hashes UTF-16 code units like the JS SDK. Earlier Python SDK releases XORed code points
+  (`ord(c)`), which differs for astral characters (emoji, CJK extension B): an id like "😀" bucketed
+  differently there than in the browser. We follow JS / SDK 4.x.
+- Weight validation: the JS SDK only checks length and sum (so `[1.2, -0.2]` gives an inverted
+  range); the Python SDK 4.x also requires every weight to be finite and >= 0, and so do we. Plans
+  never reach this path with bad weights: `ExperimentPlan.build` refuses them.
+
 Speed: a plan keeps the FNV state after its seed (hash v2 hashes `seed + value`, so only the user id
 is hashed per call), the digits of the intermediate hash go through a table of the FNV states of
-every 1-4 digit decimal prefix, and a 10,000-entry table maps each possible hash-v2 bucket straight
-to its variant (built from the same float comparisons as `choose_variation`).
+every 1-4 digit decimal prefix, a 10,000-entry table maps each possible hash-v2 bucket straight to
+its variant (built from the same float comparisons as `choose_variation`), and a 1,000-entry table
+does the same for the namespace range. A namespace costs a second pass over the id (hash v1 hashes
+`value + seed`, so nothing can be precomputed for it).
 """
 
 from __future__ import annotations
@@ -216,6 +226,11 @@ def variant_table(ranges: Sequence[Range], buckets: int = _BUCKETS_V2) -> bytes:
     return bytes(table)
 
 
+def namespace_table(start: float, end: float) -> bytes:
+    """`table[k] == 1` when `start <= k / 1000 < end` (hash v1's 1000 buckets), else 0."""
+    return bytes(1 if start <= k / 1000 < end else 0 for k in range(1000))
+
+
 # --- plans --------------------------------------------------------------------------------------
 
 
@@ -257,6 +272,7 @@ class ExperimentPlan:
     ranges: tuple[Range, ...] = field(default=(), repr=False)
     _seed_state: int = field(default=FNV_OFFSET_BASIS, repr=False, compare=False)
     _namespace_units: tuple[int, ...] = field(default=(), repr=False, compare=False)
+    _namespace_table: bytes = field(default=b"", repr=False, compare=False)
     _table: bytes = field(default=b"", repr=False, compare=False)
 
     @classmethod
@@ -313,6 +329,7 @@ class ExperimentPlan:
             ranges=ranges,
             _seed_state=_feed(FNV_OFFSET_BASIS, key),
             _namespace_units=ns_units,
+            _namespace_table=b"" if ns is None else namespace_table(ns[1], ns[2]),
             _table=variant_table(ranges),
         )
 
@@ -324,6 +341,26 @@ class ExperimentPlan:
 
     def variant_id(self, index: int | None) -> str | None:
         return None if index is None else self.variant_ids[index]
+
+
+# Client versions are few: each is parsed once (None when malformed), in a bounded cache.
+_VERSION_CACHE: dict[str, SemVer | None] = {}
+_VERSION_CACHE_MAX = 4096
+
+
+def _parsed_client_version(text: str) -> SemVer | None:
+    try:
+        return _VERSION_CACHE[text]
+    except KeyError:
+        pass
+    try:
+        parsed: SemVer | None = parse_semver(text)
+    except ValueError:
+        parsed = None
+    if len(_VERSION_CACHE) >= _VERSION_CACHE_MAX:
+        _VERSION_CACHE.clear()
+    _VERSION_CACHE[text] = parsed
+    return parsed
 
 
 def assign(
@@ -340,26 +377,34 @@ def assign(
     if plan.platforms is not None and platform not in plan.platforms:
         return None
     if plan.min_client_version is not None or plan.max_client_version is not None:
-        if client_version is None:
+        if not isinstance(client_version, str):
             return None
-        try:
-            version = parse_semver(client_version)
-        except ValueError:
+        version = _parsed_client_version(client_version)
+        if version is None or not in_version_range(version, plan.min_client_version, plan.max_client_version):
             return None
-        if not in_version_range(version, plan.min_client_version, plan.max_client_version):
-            return None
-    namespace = plan.namespace
-    if namespace is not None:
-        n = (_feed_units(_feed(FNV_OFFSET_BASIS, user_id), plan._namespace_units) % 1000) / 1000
-        if not namespace[1] <= n < namespace[2]:
-            return None
-    # Hot path: _v2_bucket(_feed(seed_state, user_id)) inlined for short ASCII ids (the usual ids).
+    # Hot path: _v2_bucket(_feed(seed_state, user_id)) inlined for short ASCII ids (the usual ids);
+    # with a namespace, the same pass also hashes the id from the offset basis for hash v1.
     state = plan._seed_state
     if len(user_id) <= _LAZY_MASK_MAX and user_id.isascii():
-        for unit in user_id.encode():
-            state = (state ^ unit) * 16777619
+        if plan.namespace is None:
+            for unit in user_id.encode():
+                state = (state ^ unit) * 16777619
+        else:
+            ns_state = 2166136261
+            for unit in user_id.encode():
+                state = (state ^ unit) * 16777619
+                ns_state = (ns_state ^ unit) * 16777619
+            if not plan._namespace_table[_feed_units(ns_state & 4294967295, plan._namespace_units) % 1000]:
+                return None
         first = state & 4294967295
     else:
+        if (
+            plan.namespace is not None
+            and not plan._namespace_table[
+                _feed_units(_feed(FNV_OFFSET_BASIS, user_id), plan._namespace_units) % 1000
+            ]
+        ):
+            return None
         first = _feed(state, user_id)
     if first < 1000000:
         bucket = _v2_bucket(first)

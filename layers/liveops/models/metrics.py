@@ -109,7 +109,12 @@ class ExperimentMetric(Out):
 
 class ExperimentOut(RangeOut):
     experiment: str
+    status: str
     metrics: list[ExperimentMetric]
+    readout: dict[str, Any] = Field(
+        description="per variant exposures, means, lift with 95% CI, p-values (raw and Benjamini-Hochberg), "
+        "minimum-sample gating and the sample-ratio-mismatch check"
+    )
     suppressed: int = Field(description=SUPPRESSED)
 
 

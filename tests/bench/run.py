@@ -245,7 +245,7 @@ def cold_import(module_path: Path, runs: int = 5) -> float:
 def bench_cold_imports() -> list[Row]:
     from liveops.local.template import functions, project_template
 
-    targets = {"IngestFunction": "≤ 400 ms", "WriterFunction": "≤ 1.5 s"}
+    targets = {"IngestFunction": "≤ 400 ms", "WriterFunction": "≤ 1.5 s", "ClientFunction": "≤ 300 ms"}
     baseline = cold_import(ROOT / "tests" / "bench" / "empty_handler.py")
     rows = []
     for spec in functions(project_template()):
@@ -265,9 +265,18 @@ def bench_cold_imports() -> list[Row]:
 def main() -> int:
     _ = load_app_config  # the config model is exercised through parse_config_file
     rows: list[Row] = []
+    from assignment_bench import bench_assignments
     from metrics_bench import bench_overview
+    from rollup_bench import bench_rollups
 
-    for part in (bench_ingest, bench_writer, bench_cold_imports, bench_overview):
+    for part in (
+        bench_ingest,
+        bench_writer,
+        bench_cold_imports,
+        bench_overview,
+        bench_assignments,
+        bench_rollups,
+    ):
         rows.extend(part())
     headers = ("benchmark", "liveops", "reference (same run)", "target")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]

@@ -35,6 +35,7 @@ measures:
   score: {event: run_end, field: score, aggs: [count, avg, p95]}
 kpis:
   win_rate: {numerator: {event: run_end, where: {outcome: win}}, denominator: {event: run_end}}
+experiments: {metrics: [win_rate, score.avg], min_sample_per_variant: 5}
 """
 BAD_CONFIG = """
 app_id: e2e-game
@@ -207,3 +208,99 @@ def test_jobs_run_by_hand_against_the_running_stack(running_stack: RunningStack)
     assert wrong.returncode == 1 and "no app 'nope'" in wrong.stderr
     expected = {"Every15Minutes": "rate(15 minutes)", "Daily0200": "cron(0 2 * * ? *)"}
     assert running_stack.info["schedules"].items() >= expected.items()
+
+
+def test_experiment_loop_assign_play_rollup_report(running_stack: RunningStack, app_key: str) -> None:
+    """Create and start an experiment over HTTP, get sticky assignments, send those players' runs,
+    roll up, and read the readout from the CLI and the metrics API."""
+    admin = JsonClient(
+        running_stack.info["api_url"], {"authorization": f"Bearer {running_stack.info['tokens']['editor']}"}
+    )
+    variants = [
+        {"id": "control", "weight": 50, "parameters": {"waves": 10}},
+        {"id": "hard", "weight": 50, "parameters": {"waves": 14}},
+    ]
+    status, _, body = admin.request(
+        "PUT",
+        "/v1/admin/apps/e2e-game/experiments/waves",
+        {"name": "Wave count", "config": {"variants": variants}},
+    )
+    assert status == 200 and body["status"] == "draft", body
+    status, _, body = admin.request(
+        "POST", "/v1/admin/apps/e2e-game/experiments/waves/status", {"status": "running"}
+    )
+    assert status == 200, body
+    time.sleep(10.5)  # the client function caches experiments for 10 s
+    client = JsonClient(running_stack.info["api_url"], {"x-api-key": app_key})
+    players = [f"exp-player-{i}" for i in range(40)]  # no history from the other tests
+    chosen = {}
+    for player in players:
+        status, _, body = client.request("GET", f"/v1/experiments/assignments?user_id={player}")
+        assert status == 200, body
+        (assignment,) = body["assignments"]
+        chosen[player] = assignment["variant_id"]
+        again = client.request("GET", f"/v1/experiments/assignments?user_id={player}")[2]
+        assert again["assignments"][0]["variant_id"] == chosen[player]
+    assert set(chosen.values()) == {"control", "hard"}
+    for player in players:
+        outcome = "win" if chosen[player] == "control" else "loss"
+        body = {**envelope([ev(run_id="r", outcome=outcome, score=7)]), "user_id": player}
+        assert client.request("POST", "/v1/telemetry/batch", body)[0] == 202
+    deadline = time.monotonic() + 60
+    while (
+        time.monotonic() < deadline
+        and len({r["user_hash"] for r in running_stack.lake_rows("e2e-game")}) < 41
+    ):
+        time.sleep(0.5)
+    time.sleep(2)
+    for job in ("rollup", "rollup-daily"):
+        result = running_stack.cli("jobs", "run", job, "--app", "e2e-game")
+        assert result.returncode == 0, result.stderr
+    report = running_stack.cli("experiments", "report", "waves", "--app", "e2e-game")
+    assert report.returncode == 0, report.stderr
+    readout = json.loads(report.stdout)["readout"]
+    win = next(m for m in readout["metrics"] if m["metric"] == "win_rate")
+    by_variant = {v["variant_id"]: v for v in win["variants"]}
+    assert by_variant["control"]["mean"] == 1.0 and by_variant["hard"]["mean"] == 0.0
+    assert by_variant["hard"]["units"] == sum(1 for v in chosen.values() if v == "hard")
+    csv_report = running_stack.cli("experiments", "report", "waves", "--app", "e2e-game", "--format", "csv")
+    assert csv_report.returncode == 0 and "win_rate" in csv_report.stdout
+    viewer = JsonClient(
+        running_stack.info["api_url"], {"authorization": f"Bearer {running_stack.info['tokens']['viewer']}"}
+    )
+    today = datetime.now(UTC).date()
+    query = f"app=e2e-game&from={today}T00:00:00Z&to={today + timedelta(days=1)}T00:00:00Z&experiment=waves"
+    status, _, body = viewer.request("GET", f"/v1/metrics/experiment?{query}")
+    assert status == 200 and body["readout"]["control"] == "control", body
+
+
+def test_live_events_from_the_cli(running_stack: RunningStack, app_key: str) -> None:
+    start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    end = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    made = running_stack.cli(
+        "events",
+        "create",
+        "--app",
+        "e2e-game",
+        "--id",
+        "fire-fest",
+        "--start",
+        start,
+        "--end",
+        end,
+        "--rules",
+        '{"mutator": "fire"}',
+        "--json",
+    )
+    assert made.returncode == 0, made.stderr
+    client = JsonClient(running_stack.info["api_url"], {"x-api-key": app_key})
+    active = client.request("GET", "/v1/events/active")[2]
+    assert [e["id"] for e in active["events"]] == ["fire-fest"]
+    listed = json.loads(running_stack.cli("events", "list", "--app", "e2e-game", "--json").stdout)
+    assert [e["id"] for e in listed["events"]] == ["fire-fest"]
+    assert running_stack.cli("events", "end", "--app", "e2e-game", "fire-fest").returncode == 0
+    assert client.request("GET", "/v1/events/active")[2]["events"] == []
+    bad = running_stack.cli(
+        "events", "create", "--app", "e2e-game", "--id", "x", "--start", end, "--end", start
+    )
+    assert bad.returncode == 1 and "invalid live event" in bad.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from liveops.cli import apps, demo, dev, jobs, tokens
+from liveops.cli import apps, demo, dev, jobs, liveops_cmds, tokens
 from liveops.cli.connect import ConnectError, connect
 
 
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_parsers(sub)
     demo.add_parser(sub)
     jobs.add_parser(sub)
+    liveops_cmds.add_parsers(sub)
     openapi = sub.add_parser("openapi", help="print or write the OpenAPI document")
     openapi.add_argument("-o", "--output")
     openapi.set_defaults(run=run_openapi, needs_connection=lambda a: False)

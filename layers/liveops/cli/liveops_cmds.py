@@ -138,6 +138,7 @@ def run_report(args: argparse.Namespace) -> int:
                     "status": definition["status"],
                     "from": first.isoformat(),
                     "to": last.isoformat(),
+                    "suppressed_variants": suppressed,
                     "readout": result,
                 },
                 indent=2,

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     raw_events_table: str = "raw_events"
     athena_workgroup: str = ""
     user_hash_secret_param: str = "/liveops/user-hash-secret"
+    discord_public_key_param: str = "/liveops/discord/public-key"
     jobs_table: str = ""
     liveops_table: str = ""
     assignments_table: str = ""

@@ -201,6 +201,23 @@ def _catalogs(glue, database):  # type: ignore[no-untyped-def]
     return catalog
 
 
+@lru_cache(maxsize=1)
+def discord_public_key() -> str:
+    """The Discord application's Ed25519 public key (hex), read from SSM once per container.
+
+    A failed read is not cached: the caller answers 503 and the next request tries again."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from liveops.errors import Unavailable
+
+    name = get_settings().discord_public_key_param
+    try:
+        response = client("ssm").get_parameter(Name=name, WithDecryption=True)
+    except (BotoCoreError, ClientError) as exc:
+        raise Unavailable("the Discord public key could not be read; retry later") from exc
+    return str(response["Parameter"]["Value"]).strip()
+
+
 def reset() -> None:
     """Forget built services (the local stack and tests change the environment)."""
     apps_store.cache_clear()
@@ -213,3 +230,4 @@ def reset() -> None:
     client_service.cache_clear()
     app_directory.cache_clear()
     tokens_store.cache_clear()
+    discord_public_key.cache_clear()

@@ -245,7 +245,12 @@ def cold_import(module_path: Path, runs: int = 5) -> float:
 def bench_cold_imports() -> list[Row]:
     from liveops.local.template import functions, project_template
 
-    targets = {"IngestFunction": "≤ 400 ms", "WriterFunction": "≤ 1.5 s", "ClientFunction": "≤ 300 ms"}
+    targets = {
+        "IngestFunction": "≤ 400 ms",
+        "WriterFunction": "≤ 1.5 s",
+        "ClientFunction": "≤ 300 ms",
+        "DiscordFunction": "≤ 150 ms",
+    }
     baseline = cold_import(ROOT / "tests" / "bench" / "empty_handler.py")
     rows = []
     for spec in functions(project_template()):

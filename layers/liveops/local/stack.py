@@ -95,7 +95,7 @@ class LocalStack:
 
         self.ctx.parameters = {**parameter_defaults(self.template), "LogLevel": opts.log_level}
         provision(self.template, self.ctx, lambda service: aws.client(service))
-        self._put_secrets()
+        stored = self._put_secrets()
         environment = self._function_environment()
         os.environ.update(environment)
         get_settings.cache_clear()
@@ -118,6 +118,11 @@ class LocalStack:
             "site_bucket": environment.get("SITE_BUCKET"),
             "apps": apps,
             "tokens": self._issue_tokens(),
+            "discord": {
+                "public_key": stored["discord_public_key"],
+                "private_key": stored["discord_private_key"],  # local only: signs test interactions
+                "api_base_url": None,
+            },
             "schedules": {s.name: s.expression for s in self.scheduler.entries},
             "environment": environment,
             "pid": os.getpid(),
@@ -146,20 +151,35 @@ class LocalStack:
                 pass
 
     # ---------------------------------------------------------------- parts
-    def _put_secrets(self) -> None:
+    def _put_secrets(self) -> dict[str, str]:
         """Deployment secrets the operator puts in SSM; locally generated once and kept in state_dir."""
         path = self.options.state_dir / "secrets.json"
         stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-        if "user_hash_secret" not in stored:
-            stored["user_hash_secret"] = secrets.token_hex(32)
+        if not {"user_hash_secret", "discord_private_key", "discord_public_key"} <= set(stored):
+            from nacl.signing import SigningKey
+
+            stored.setdefault("user_hash_secret", secrets.token_hex(32))
+            # the local Discord application's key pair: tools and tests sign interactions with it
+            signing = SigningKey.generate()
+            stored.setdefault("discord_private_key", signing.encode().hex())
+            private = SigningKey(bytes.fromhex(stored["discord_private_key"]))
+            stored["discord_public_key"] = private.verify_key.encode().hex()
             path.write_text(json.dumps(stored, indent=2))
             path.chmod(0o600)
-        aws.client("ssm").put_parameter(
+        ssm = aws.client("ssm")
+        ssm.put_parameter(
             Name=self.ctx.parameters["UserHashSecretParameterName"],
             Value=stored["user_hash_secret"],
             Type="SecureString",
             Overwrite=True,
         )
+        ssm.put_parameter(
+            Name=self.ctx.parameters["DiscordPublicKeyParameterName"],
+            Value=stored["discord_public_key"],
+            Type="String",
+            Overwrite=True,
+        )
+        return stored
 
     def _function_environment(self) -> dict[str, str]:
         env: dict[str, str] = {}

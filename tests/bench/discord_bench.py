@@ -1,0 +1,211 @@
+"""Benchmark: the Discord interactions front (functions/discord/app.py).
+
+- cold import of the handler module in fresh processes (median of 5) beside an empty handler;
+- a PING handled in-process (µs per call, best of several rounds of many calls) beside the bare
+  PyNaCl verify of the same message, which is most of it;
+- for the record, a container's first request in a fresh process: the import, then the first
+  PING, which loads settings and boto3 and reads the public key from SSM (a moto server here).
+Never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nacl.signing import SigningKey
+
+Row = tuple[str, str, str, str]
+ROOT = Path(__file__).resolve().parents[2]
+HANDLER = ROOT / "functions" / "discord" / "app.py"
+EMPTY = ROOT / "tests" / "bench" / "empty_handler.py"
+PING_BODY = b'{"type":1,"id":"1","application_id":"2","token":"t","version":1}'
+BASE_ENV = {
+    **os.environ,
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+_LOAD = (
+    "import importlib.util, time, sys\n"
+    "t0 = time.perf_counter()\n"
+    "spec = importlib.util.spec_from_file_location('handler', {path!r})\n"
+    "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+    "t1 = time.perf_counter()\n"
+)
+# the first request of a fresh container, against the moto server the parent process runs
+_FIRST_REQUEST = """
+import json, os
+from nacl.signing import SigningKey
+signing = SigningKey(bytes.fromhex(os.environ["BENCH_DISCORD_PRIVATE_KEY"]))
+body = {body!r}
+def event():
+    stamp = str(int(time.time()))
+    headers = {{"x-signature-ed25519": signing.sign(stamp.encode() + body).signature.hex(),
+               "x-signature-timestamp": stamp}}
+    return {{"headers": headers, "body": body.decode(), "requestContext": {{"http": {{"method": "POST"}}}}}}
+first, second = event(), event()
+t2 = time.perf_counter()
+assert module.front(first)["body"] == '{{"type":1}}', module.front(first)
+t3 = time.perf_counter()
+module.front(second)
+t4 = time.perf_counter()
+print(json.dumps([t1 - t0, t3 - t2, t4 - t3]))
+"""
+
+
+def _fresh(code: str, env: dict[str, str]) -> list[float]:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, cwd=ROOT
+    )
+    return [float(v) for v in json.loads(out.stdout.strip().splitlines()[-1])]
+
+
+def cold_import(path: Path, runs: int = 5) -> float:
+    code = _LOAD.format(path=str(path)) + "import json; print(json.dumps([t1 - t0]))\n"
+    return statistics.median(_fresh(code, BASE_ENV)[0] for _ in range(runs))
+
+
+def per_call(fn: Callable[[], Any], number: int = 2000, repeat: int = 5) -> float:
+    """Seconds per call: the best of `repeat` rounds of `number` calls."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def _ping_event(signing: SigningKey) -> dict[str, Any]:
+    stamp = str(int(time.time()))
+    return {
+        "version": "2.0",
+        "routeKey": "ANY /discord/interactions",
+        "rawPath": "/discord/interactions",
+        "headers": {
+            "content-type": "application/json",
+            "x-signature-ed25519": signing.sign(stamp.encode() + PING_BODY).signature.hex(),
+            "x-signature-timestamp": stamp,
+        },
+        "requestContext": {"http": {"method": "POST", "path": "/discord/interactions"}},
+        "body": PING_BODY.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def _in_process(signing: SigningKey) -> tuple[float, float, float]:
+    """(handler, front, bare verify) seconds per PING in this process, key already cached."""
+    import importlib.util
+
+    from liveops.local.runtime import LocalContext
+
+    for name, value in BASE_ENV.items():
+        os.environ.setdefault(name, value)
+    spec = importlib.util.spec_from_file_location("discord_bench_handler", HANDLER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    public = signing.verify_key.encode().hex()
+    module.front.public_key = lambda: public
+    event = _ping_event(signing)
+    context = LocalContext("DiscordFunction")
+    assert module.handler(event, context)["body"] == '{"type":1}'
+    handler = per_call(lambda: module.handler(event, context))
+    front = per_call(lambda: module.front(event))
+    key = signing.verify_key
+    headers = event["headers"]
+    message = headers["x-signature-timestamp"].encode() + PING_BODY
+    signature = bytes.fromhex(headers["x-signature-ed25519"])
+    verify = per_call(lambda: key.verify(message, signature))
+    return handler, front, verify
+
+
+def _first_request(signing: SigningKey, runs: int = 5) -> tuple[float, float, float] | None:
+    """Median (import, first PING with the SSM read, second PING) in fresh processes, or None
+    when moto's server is not installed."""
+    try:
+        import boto3
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        return None
+    import logging
+    import socket
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        parameter = "/liveops/discord/public-key"
+        boto3.client(
+            "ssm",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).put_parameter(Name=parameter, Value=signing.verify_key.encode().hex(), Type="String")
+        env = {
+            **BASE_ENV,
+            "AWS_ENDPOINT_URL": endpoint,
+            "DISCORD_PUBLIC_KEY_PARAM": parameter,
+            "BENCH_DISCORD_PRIVATE_KEY": signing.encode().hex(),
+        }
+        code = _LOAD.format(path=str(HANDLER)) + _FIRST_REQUEST.format(body=PING_BODY)
+        samples = [_fresh(code, env) for _ in range(runs)]
+    finally:
+        server.stop()
+    first, ping, second = (statistics.median(column) for column in zip(*samples, strict=True))
+    return first, ping, second
+
+
+def bench_discord() -> list[Row]:
+    signing = SigningKey.generate()
+    baseline = cold_import(EMPTY)
+    imported = cold_import(HANDLER)
+    handler, front, verify = _in_process(signing)
+    rows: list[Row] = [
+        (
+            "discord: cold import of the front",
+            f"{imported * 1000:.0f} ms",
+            f"empty handler {baseline * 1000:.0f} ms",
+            "≤ 150 ms",
+        ),
+        (
+            "discord: PING in-process (verify + PONG)",
+            f"{handler * 1e6:.0f} µs/call with the Logger wrapper, {front * 1e6:.0f} µs front alone",
+            f"bare PyNaCl verify {verify * 1e6:.0f} µs",
+            "≤ 1 ms",
+        ),
+    ]
+    first = _first_request(signing)
+    if first is not None:
+        load, ping, warm = first
+        rows.append(
+            (
+                "discord: first request of a container",
+                f"import {load * 1000:.0f} ms + first PING {ping * 1000:.0f} ms (settings, boto3, SSM read)",
+                f"second PING {warm * 1e6:.0f} µs",
+                "-",
+            )
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    for row in bench_discord():
+        print(" | ".join(row))

@@ -165,8 +165,19 @@ T = {name: i for i, name in enumerate(TYPES)}
 MIDDLE_TYPES = ["frame_stats", "level_start", "level_end", "ad_view", "error", "purchase"]
 MIDDLE_WEIGHTS = [0.42, 0.19, 0.18, 0.16, 0.035, 0.015]
 
-NUM_KEYS = ["load_ms", "level", "duration_ms", "score", "boss", "fps", "frame_ms", "amount", "reward", "code"]
-NUM_KEYS.append("length_s")
+NUM_KEYS = [
+    "load_ms",
+    "level",
+    "duration_ms",
+    "score",
+    "boss",
+    "fps",
+    "frame_ms",
+    "amount",
+    "reward",
+    "code",
+    "length_s",
+]
 INTEGER_KEYS = {"level", "score", "reward", "code"}
 ATTR_KEYS = ["model", "locale", "world", "launch", "outcome", "currency", "sku", "placement", "kind"]
 

@@ -67,27 +67,46 @@ def dimension_values(raw: pa.Table, config: AppConfig) -> dict[str, pa.Array]:
     for dim in config.dimension_specs():
         if dim.source.startswith("payload."):
             field = dim.source.removeprefix("payload.")
-            as_int = pc.cast(pc.cast(lookup(raw, "nums", field), pa.int64(), safe=False), pa.string())
-            column = pc.coalesce(lookup(raw, "attrs", field), as_int)
+            types = {spec.fields[field].type for spec in config.events.values() if field in spec.fields}
+            # a map lookup costs seconds on millions of rows: look only where the field can be
+            texts = lookup(raw, "attrs", field) if "string" in types or not types else None
+            ints = (
+                pc.cast(pc.cast(lookup(raw, "nums", field), pa.int64(), safe=False), pa.string())
+                if types - {"string"} or not types
+                else None
+            )
+            column = texts if ints is None else ints if texts is None else pc.coalesce(texts, ints)
         else:
             column = raw[dim.source].combine_chunks()
         values[dim.name] = pc.fill_null(column, NONE_VALUE)
     return values
 
 
-def where_mask(raw: pa.Table, where: dict[str, Any]) -> pa.Array:
+Lookups = dict[tuple[str, str], pa.Array]
+
+
+def cached_lookup(raw: pa.Table, column: str, key: str, cache: Lookups | None) -> pa.Array:
+    """A map lookup costs seconds on millions of rows: figures sharing a field share the lookup."""
+    if cache is None:
+        return lookup(raw, column, key)
+    if (column, key) not in cache:
+        cache[(column, key)] = lookup(raw, column, key)
+    return cache[(column, key)]
+
+
+def where_mask(raw: pa.Table, where: dict[str, Any], cache: Lookups | None = None) -> pa.Array:
     mask = pa.array(np.ones(raw.num_rows, dtype=bool))
     for key, expected in where.items():
         if isinstance(expected, str):
-            hit = pc.equal(lookup(raw, "attrs", key), pa.scalar(expected))
+            hit = pc.equal(cached_lookup(raw, "attrs", key, cache), pa.scalar(expected))
         else:
-            hit = pc.equal(lookup(raw, "nums", key), pa.scalar(float(expected)))
+            hit = pc.equal(cached_lookup(raw, "nums", key, cache), pa.scalar(float(expected)))
         mask = pc.and_(mask, pc.fill_null(hit, False))
     return mask
 
 
-def filter_mask(raw: pa.Table, flt: CountFilter) -> pa.Array:
-    return pc.and_(pc.equal(raw["event_type"], pa.scalar(flt.event)), where_mask(raw, flt.where))
+def filter_mask(raw: pa.Table, flt: CountFilter, cache: Lookups | None = None) -> pa.Array:
+    return pc.and_(pc.equal(raw["event_type"], pa.scalar(flt.event)), where_mask(raw, flt.where, cache))
 
 
 # ---------------------------------------------------------------------------- grouped statistics
@@ -136,15 +155,31 @@ def group(codes: np.ndarray, values: np.ndarray | None = None) -> Groups:
     return Groups(sorted_codes[starts], order, starts, counts)
 
 
+def group_ranked(codes: np.ndarray, ranks: np.ndarray) -> Groups:
+    """Like group(codes, values) when `ranks` are the values' ranks (unique, 0..n-1): one sort of
+    an integer key instead of a two-key lexsort."""
+    order = np.argsort(codes * len(ranks) + ranks)
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    counts = np.diff(np.r_[starts, len(order)])
+    return Groups(sorted_codes[starts], order, starts, counts)
+
+
 def distinct_per_group(codes: np.ndarray, ident: np.ndarray, group_codes: np.ndarray) -> np.ndarray:
     """Distinct identities per group code, aligned with `group_codes` (sorted, unique)."""
     if len(codes) == 0:
         return np.zeros(len(group_codes), dtype=np.int64)
-    pairs = np.unique(codes * (int(ident.max()) + 1) + ident)
-    pair_groups = pairs // (int(ident.max()) + 1)
-    uniq, per = np.unique(pair_groups, return_counts=True)
+    width = int(ident.max()) + 1
+    # sort + adjacent difference: much faster than np.unique's hashing on millions of pairs
+    pairs = np.sort(codes * width + ident)
+    first = np.empty(len(pairs), dtype=bool)
+    first[0] = True
+    np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+    pair_groups = pairs[first] // width
     out = np.zeros(len(group_codes), dtype=np.int64)
-    out[np.searchsorted(group_codes, uniq)] = per
+    boundaries = np.flatnonzero(np.r_[True, pair_groups[1:] != pair_groups[:-1]])
+    per = np.diff(np.r_[boundaries, len(pair_groups)])
+    out[np.searchsorted(group_codes, pair_groups[boundaries])] = per
     return out
 
 
@@ -201,6 +236,7 @@ class Prepared:
             else {}
         )
         self.event_type = Encoded.of(self.raw["event_type"]) if rows else Encoded.constant(0, "")
+        self.lookups: Lookups = {}
 
     def grouping_sets(self, rows: np.ndarray) -> Iterable[tuple[str, Encoded]]:
         yield TOTAL, Encoded.constant(len(rows), TOTAL)
@@ -228,13 +264,14 @@ def _events_parts(p: Prepared) -> list[dict[str, Any]]:
         for dim_name, dim in p.grouping_sets(every):
             keys = p.keys(every, name, dim_name, dim)
             codes = keys.codes()
-            groups = group(codes)
+            counts = np.bincount(codes)  # counting, no sort: the code space is small
+            group_codes = np.flatnonzero(counts)
             parts.append(
                 {
-                    **keys.decode(groups.codes),
-                    "kind": pa.array(["events"] * len(groups.codes)),
-                    "n": groups.counts,
-                    "users": distinct_per_group(codes, p.ident, groups.codes),
+                    **keys.decode(group_codes),
+                    "kind": pa.array(["events"] * len(group_codes)),
+                    "n": counts[group_codes],
+                    "users": distinct_per_group(codes, p.ident, group_codes),
                 }
             )
     return parts
@@ -243,19 +280,23 @@ def _events_parts(p: Prepared) -> list[dict[str, Any]]:
 def _measure_parts(p: Prepared) -> list[dict[str, Any]]:
     parts = []
     for measure_name, measure in p.config.measures.items():
-        values = lookup(p.raw, "nums", measure.field)
+        values = cached_lookup(p.raw, "nums", measure.field, p.lookups)
         mask = pc.and_(
-            filter_mask(p.raw, CountFilter(event=measure.event, where=measure.where)), pc.is_valid(values)
+            filter_mask(p.raw, CountFilter(event=measure.event, where=measure.where), p.lookups),
+            pc.is_valid(values),
         )
         rows = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
         if len(rows) == 0:
             continue
         vals = values.to_numpy(zero_copy_only=False)[rows].astype(np.float64)
+        # rank the values once; each grouping set then sorts one packed (group, rank) integer key
+        ranks = np.empty(len(vals), dtype=np.int64)
+        ranks[np.argsort(vals, kind="stable")] = np.arange(len(vals))
         name = Encoded.constant(len(rows), measure_name)
         for dim_name, dim in p.grouping_sets(rows):
             keys = p.keys(rows, name, dim_name, dim)
             codes = keys.codes()
-            groups = group(codes, vals)
+            groups = group_ranked(codes, ranks)
             ordered = vals[groups.order]
             part = {
                 **keys.decode(groups.codes),
@@ -275,8 +316,10 @@ def _measure_parts(p: Prepared) -> list[dict[str, Any]]:
 def _kpi_parts(p: Prepared) -> list[dict[str, Any]]:
     parts = []
     for kpi_name, kpi in p.config.kpis.items():
-        den = pc.fill_null(filter_mask(p.raw, kpi.denominator), False).to_numpy(zero_copy_only=False)
-        num = pc.fill_null(filter_mask(p.raw, kpi.numerator), False).to_numpy(zero_copy_only=False)
+        den = pc.fill_null(filter_mask(p.raw, kpi.denominator, p.lookups), False).to_numpy(
+            zero_copy_only=False
+        )
+        num = pc.fill_null(filter_mask(p.raw, kpi.numerator, p.lookups), False).to_numpy(zero_copy_only=False)
         rows = np.flatnonzero(den | num)
         if len(rows) == 0:
             continue
@@ -284,17 +327,17 @@ def _kpi_parts(p: Prepared) -> list[dict[str, Any]]:
         for dim_name, dim in p.grouping_sets(rows):
             keys = p.keys(rows, name, dim_name, dim)
             codes = keys.codes()
-            groups = group(codes)
-            ordered_den = den[rows][groups.order]
-            ordered_num = num[rows][groups.order]
             den_rows = den[rows]
-            users = distinct_per_group(codes[den_rows], p.ident[rows][den_rows], groups.codes)
+            den_counts = np.bincount(codes, weights=den_rows)
+            num_counts = np.bincount(codes, weights=num[rows], minlength=len(den_counts))
+            group_codes = np.flatnonzero(np.bincount(codes))
+            users = distinct_per_group(codes[den_rows], p.ident[rows][den_rows], group_codes)
             parts.append(
                 {
-                    **keys.decode(groups.codes),
-                    "kind": pa.array(["kpi"] * len(groups.codes)),
-                    "n": np.add.reduceat(ordered_den.astype(np.int64), groups.starts),
-                    "num": np.add.reduceat(ordered_num.astype(np.float64), groups.starts),
+                    **keys.decode(group_codes),
+                    "kind": pa.array(["kpi"] * len(group_codes)),
+                    "n": den_counts[group_codes].astype(np.int64),
+                    "num": num_counts[group_codes].astype(np.float64),
                     "users": users,
                 }
             )

@@ -7,11 +7,12 @@ from functools import lru_cache
 
 from liveops.aws import client
 from liveops.settings import get_settings
-from liveops.storage.apps_store import AppsStore
 
 
 @lru_cache(maxsize=1)
-def apps_store() -> AppsStore:
+def apps_store():  # type: ignore[no-untyped-def]  # returns AppsStore (the config model loads here)
+    from liveops.storage.apps_store import AppsStore
+
     return AppsStore(client("dynamodb"), get_settings().apps_table)
 
 

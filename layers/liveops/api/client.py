@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -17,10 +17,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from liveops.api.http import build_resolver
 from liveops.domain import experiments as domain
-from liveops.domain.ingest import CompiledApp
 from liveops.errors import NotFound
 from liveops.models.liveops import ActiveEvents, Assignments, Manifest
 from liveops.models.telemetry import ErrorResponse
+
+if TYPE_CHECKING:
+    from liveops.domain.ingest import CompiledApp
 
 logger = Logger(service="liveops")
 EXPERIMENTS_CACHE_SECONDS = 10.0

@@ -53,9 +53,14 @@ def dedupe(raw: pa.Table) -> pa.Table:
     return raw.filter(pa.array(keep))
 
 
-def identities(raw: pa.Table) -> pa.Array:
-    session = pc.binary_join_element_wise(pa.scalar("session:"), raw["session_id"].fill_null(""), "")
-    return pc.coalesce(raw["user_hash"], session).combine_chunks()
+def identity_codes(raw: pa.Table) -> np.ndarray:
+    """One integer per identity (user_hash, else 'session:' + session_id; docs/rollups.md) without
+    building millions of strings: user hashes and sessions are encoded apart (a hex user hash is
+    never a 'session:...' text, so the two code ranges cannot mean the same identity)."""
+    users = Encoded.of(raw["user_hash"].fill_null(""))
+    has_user = pc.is_valid(raw["user_hash"]).to_numpy(zero_copy_only=False)
+    sessions = Encoded.of(raw["session_id"].fill_null(""))
+    return np.where(has_user, users.codes, len(users.labels) + sessions.codes)
 
 
 def lookup(raw: pa.Table, column: str, key: str) -> pa.Array:
@@ -229,7 +234,7 @@ class Prepared:
         self.times = times
         starts = times - times % granularity_ms
         self.buckets, self.bucket = np.unique(starts, return_inverse=True)
-        self.ident = Encoded.of(identities(self.raw)).codes if rows else np.zeros(0, np.int64)
+        self.ident = identity_codes(self.raw) if rows else np.zeros(0, np.int64)
         self.dims = (
             {name: Encoded.of(col) for name, col in dimension_values(self.raw, config).items()}
             if rows

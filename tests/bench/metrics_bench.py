@@ -150,8 +150,9 @@ def bench_overview() -> list[tuple[str, str, str, str]]:
             lake.write("rollup_daily", CONFIG.app_id, day, daily)
             daily_rows += daily.num_rows
     services = AdminServices(
-        apps=None,
-        tokens=Tokens(),  # type: ignore[arg-type]
+        apps=None,  # type: ignore[arg-type]
+        liveops=None,  # type: ignore[arg-type]
+        tokens=Tokens(),
         metrics=MetricsBackend(
             configs=Configs(),
             lake=lake,

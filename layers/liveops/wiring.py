@@ -6,7 +6,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from liveops.aws import client
-from liveops.settings import get_settings
+
+
+def get_settings():  # type: ignore[no-untyped-def]  # returns Settings
+    # imported on first use: pydantic-settings is not needed to import a function's handler
+    from liveops.settings import get_settings as cached_settings
+
+    return cached_settings()
 
 
 @lru_cache(maxsize=1)

@@ -6,14 +6,21 @@ documented with no change here.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, SecurityScheme
 
 from liveops import __version__
-from liveops.api.http import SECURITY_SCHEMES
 from liveops.local.template import functions, project_template
+
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "ApiKey": APIKey(name="X-Api-Key", **{"in": APIKeyIn.header}),
+    "BearerAuth": HTTPBearer(description="admin/metrics token with a role: viewer, editor or admin"),
+}
 
 DESCRIPTION = (
     "liveops: telemetry ingestion, client live-ops endpoints, metrics and admin for games and Discord "
@@ -49,6 +56,18 @@ DISCORD_SCHEMA: dict[str, Any] = {
 }
 
 
+def _resolver_schema(name: str, path: Path) -> dict[str, Any]:
+    """One function's OpenAPI schema, with the security schemes its routes name."""
+    spec = importlib.util.spec_from_file_location(f"liveops_openapi_{name}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.app.configure_openapi(title="liveops", security_schemes=SECURITY_SCHEMES)
+    schema: dict[str, Any] = json.loads(module.app.get_openapi_json_schema())
+    return schema
+
+
 def build_document() -> dict[str, Any]:
     merge = OpenAPIMerge(
         title="liveops",
@@ -59,10 +78,10 @@ def build_document() -> dict[str, Any]:
     )
     for spec in functions(project_template()):
         if any(event.get("Type") == "HttpApi" for event in spec.events.values()):
-            module = spec.code_dir / f"{spec.handler.rsplit('.', 1)[0]}.py"
+            path = spec.code_dir / f"{spec.handler.rsplit('.', 1)[0]}.py"
             # the Discord front has no resolver (cold-start budget): its route is described below
-            if "\napp = " in module.read_text(encoding="utf-8"):
-                merge.add_file(module, resolver_name="app")
+            if "\napp = " in path.read_text(encoding="utf-8"):
+                merge.add_schema(_resolver_schema(spec.logical_id, path))
     merge.add_schema(DISCORD_SCHEMA)
     return dict(json.loads(merge.get_openapi_json_schema()))
 

@@ -31,6 +31,7 @@ from liveops.models.telemetry import ErrorResponse
 from liveops.services.apps import apply_config, create_key
 from liveops.services.tokens import Role, TokenLookup, authorize
 from liveops.storage.apps_store import AppsStore
+from liveops.storage.dynamo import is_conditional_failure
 from liveops.storage.liveops_store import LiveOpsStore
 from liveops.storage.tokens_store import TokenRecord
 
@@ -91,14 +92,6 @@ def _openapi_document() -> dict[str, Any]:
     text = resources.files("liveops.api").joinpath("openapi.json").read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
-
-
-def _is_conditional_failure(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    return isinstance(response, dict) and response.get("Error", {}).get("Code") in (
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    )
 
 
 def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
@@ -175,7 +168,7 @@ def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
         try:
             applied = apply_config(services().apps, parsed)
         except Exception as exc:
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 raise Conflict("another config of this app was applied meanwhile; retry") from None
             raise
         logger.info(

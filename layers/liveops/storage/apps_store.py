@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from liveops.models.app_config import AppConfig
+from liveops.storage.dynamo import now_iso
 
 CONFIG_SK = "CONFIG"
 
@@ -23,10 +23,6 @@ class ApiKeyRecord:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
-
-
-def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class AppsStore:
@@ -50,7 +46,7 @@ class AppsStore:
                 "app_id": {"S": config.app_id},
                 "config": {"S": config.model_dump_json(by_alias=True, exclude_none=True)},
                 "config_version": {"N": str(version)},
-                "updated_at": {"S": _now_iso()},
+                "updated_at": {"S": now_iso()},
             },
             "ConditionExpression": condition,
         }
@@ -87,7 +83,7 @@ class AppsStore:
 
     # ---- client keys
     def add_key(self, app_id: str, key_id: str, key_hash: str) -> ApiKeyRecord:
-        created = _now_iso()
+        created = now_iso()
         self._db.transact_write_items(
             TransactItems=[
                 {
@@ -155,7 +151,7 @@ class AppsStore:
         ).get("Item")
         if item is None:
             return False
-        revoked = {":at": {"S": _now_iso()}}
+        revoked = {":at": {"S": now_iso()}}
         for key in (
             {"pk": {"S": f"KEY#{item['key_hash']['S']}"}, "sk": {"S": "KEY"}},
             {"pk": {"S": f"APP#{app_id}"}, "sk": {"S": f"KEY#{key_id}"}},

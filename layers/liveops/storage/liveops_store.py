@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from liveops.errors import Conflict, NotFound
 from liveops.models.liveops import ContentIn
+from liveops.storage.dynamo import is_conditional_failure, now_iso
 
 # which statuses an experiment may move to, from each status
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -18,17 +18,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "paused": ("running", "finished"),
     "finished": (),
 }
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _conditional(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] in (
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    )
 
 
 class LiveOpsStore:
@@ -56,7 +45,7 @@ class LiveOpsStore:
 
     # ---------------------------------------------------------------- live events
     def put_event(self, app_id: str, event_id: str, doc: dict[str, Any]) -> dict[str, Any]:
-        record = {"id": event_id, **doc, "updated_at": _now()}
+        record = {"id": event_id, **doc, "updated_at": now_iso()}
         self._db.put_item(
             TableName=self._table,
             Item={
@@ -78,7 +67,7 @@ class LiveOpsStore:
                 Key={"pk": {"S": f"APP#{app_id}#EVENT"}, "sk": {"S": event_id}},
             )
         except ClientError as exc:
-            if _conditional(exc):
+            if is_conditional_failure(exc):
                 return False
             raise
         return True
@@ -87,7 +76,7 @@ class LiveOpsStore:
     def put_experiment(self, app_id: str, experiment_id: str, doc: dict[str, Any]) -> dict[str, Any]:
         """Create (as draft) or change an experiment; a finished one is immutable (409)."""
         key = {"pk": {"S": f"APP#{app_id}#EXPERIMENT"}, "sk": {"S": experiment_id}}
-        now = _now()
+        now = now_iso()
         try:
             result = self._db.update_item(
                 TableName=self._table,
@@ -104,7 +93,7 @@ class LiveOpsStore:
                 },
             )
         except ClientError as exc:
-            if _conditional(exc):
+            if is_conditional_failure(exc):
                 raise Conflict(
                     f"experiment {experiment_id!r} is finished and can no longer change",
                     code="experiment_finished",
@@ -144,10 +133,10 @@ class LiveOpsStore:
                 UpdateExpression="SET #s = :to, updated_at = :now",
                 ConditionExpression=f"attribute_exists(pk) AND #s IN ({', '.join(values)})",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={**values, ":to": {"S": status}, ":now": {"S": _now()}},
+                ExpressionAttributeValues={**values, ":to": {"S": status}, ":now": {"S": now_iso()}},
             )
         except ClientError as exc:
-            if not _conditional(exc):
+            if not is_conditional_failure(exc):
                 raise
             current = self.get_experiment(app_id, experiment_id)
             if current is None:
@@ -167,7 +156,7 @@ class LiveOpsStore:
 
     def _switch(self, app_id: str, action: str, content: ContentIn, expected_seq: int) -> dict[str, Any]:
         seq = expected_seq + 1
-        now = _now()
+        now = now_iso()
         current = {
             "active_version": content.version,
             "content_hash": content.content_hash,
@@ -211,7 +200,7 @@ class LiveOpsStore:
                 ]
             )
         except ClientError as exc:
-            if _conditional(exc):
+            if is_conditional_failure(exc):
                 raise Conflict(
                     "the content manifest changed meanwhile; retry", code="concurrent_change"
                 ) from None

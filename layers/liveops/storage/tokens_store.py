@@ -8,9 +8,10 @@ The token itself is never stored.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
+
+from liveops.storage.dynamo import now_iso
 
 TOKEN_SK = "TOKEN"
 LIST_PK = "TOKENS"
@@ -28,10 +29,6 @@ class TokenRecord:
         return self.revoked_at is None
 
 
-def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
 def _record(item: dict[str, Any]) -> TokenRecord:
     return TokenRecord(
         token_id=item["token_id"]["S"],
@@ -47,7 +44,7 @@ class TokensStore:
         self._table = table
 
     def add(self, token_id: str, token_hash: str, role: str) -> TokenRecord:
-        created = _now_iso()
+        created = now_iso()
         common = {"token_id": {"S": token_id}, "role": {"S": role}, "created_at": {"S": created}}
         self._db.transact_write_items(
             TransactItems=[
@@ -106,7 +103,7 @@ class TokensStore:
         ).get("Item")
         if item is None:
             return False
-        revoked = {":at": {"S": _now_iso()}}
+        revoked = {":at": {"S": now_iso()}}
         keys = [
             {"pk": {"S": f"TOKEN#{item['token_hash']['S']}"}, "sk": {"S": TOKEN_SK}},
             {"pk": {"S": LIST_PK}, "sk": {"S": f"TOKEN#{token_id}"}},

@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from liveops.wiring import rollup_jobs
+from liveops.wiring import job
 
 logger = Logger(service="liveops")
 tracer = Tracer(service="liveops")
@@ -12,5 +12,4 @@ tracer = Tracer(service="liveops")
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
-    jobs = rollup_jobs(progress=logger.info)
-    return jobs.run(event.get("job", "rollup"), event.get("app_id"), event.get("engine"))
+    return job(event.get("job", "rollup"), logger.info)(event.get("app_id"), event)

@@ -208,6 +208,16 @@ def _catalogs(glue, database):  # type: ignore[no-untyped-def]
     return catalog
 
 
+def job(name: str, progress=None):  # type: ignore[no-untyped-def]  # returns liveops.jobs.JobRunner
+    """The runner of the scheduled job `name` (see liveops.jobs): runner(app_id | None, options)."""
+    from liveops.jobs import JOBS, JobError
+
+    if name in ("rollup", "rollup-daily"):
+        rollups = rollup_jobs(progress)
+        return lambda app_id, options: rollups.run(name, app_id, options.get("engine"))
+    raise JobError(f"unknown job {name!r}; one of {', '.join(JOBS)}")
+
+
 @lru_cache(maxsize=1)
 def discord_public_key() -> str:
     """The Discord application's Ed25519 public key (hex), read from SSM once per container.

@@ -1,4 +1,4 @@
 """Rollups of raw events into the curated tables (docs/rollups.md): two engines, one contract."""
 
-JOBS = ("rollup", "rollup-daily")
+ROLLUP_JOBS = ("rollup", "rollup-daily")
 ENGINES = ("embedded", "athena")

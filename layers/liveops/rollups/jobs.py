@@ -21,8 +21,9 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from liveops.jobs import JobError
 from liveops.models.app_config import AppConfig
-from liveops.rollups import JOBS
+from liveops.rollups import ROLLUP_JOBS
 from liveops.rollups.embedded import DAY_MS, HOUR_MS, kpi_daily
 from liveops.rollups.engines import Engine, funnel_lookahead_days, span_lookback_days
 from liveops.storage.job_state import DirtyMark, JobState
@@ -42,10 +43,6 @@ class Curated(Protocol):
 
 class Catalog(Protocol):
     def register(self, partitions: list[tuple[list[str], str]]) -> None: ...
-
-
-class JobError(Exception):
-    """A job cannot run as asked (unknown job, app or engine)."""
 
 
 def day_start_ms(day: date) -> int:
@@ -74,8 +71,8 @@ class RollupJobs:
         self._progress = progress
 
     def run(self, job: str, app_id: str | None = None, engine: str | None = None) -> dict[str, Any]:
-        if job not in JOBS:
-            raise JobError(f"unknown job {job!r}; one of {', '.join(JOBS)}")
+        if job not in ROLLUP_JOBS:
+            raise JobError(f"unknown job {job!r}; one of {', '.join(ROLLUP_JOBS)}")
         if engine is not None and engine not in self._engines:
             raise JobError(f"unknown engine {engine!r}; one of {', '.join(sorted(self._engines))}")
         app_ids = [app_id] if app_id else [a for a, _ in self._apps.list_apps()]

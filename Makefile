@@ -6,7 +6,7 @@ SAM_VENV := .venv-sam
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup dev test test-unit test-integration test-e2e lint format bench validate openapi clean
+.PHONY: setup dev test test-unit test-integration test-e2e lint format bench loadtest validate openapi clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,12 @@ format: setup
 
 bench: setup
 	$(BIN)/python tests/bench/run.py
+
+# concurrent clients against a fresh local stack, then an exact reconciliation (CLIENTS, DURATION)
+CLIENTS ?= 32
+DURATION ?= 60
+loadtest: setup
+	$(BIN)/python -m liveops.local.loadtest --clients $(CLIENTS) --duration $(DURATION)
 
 # generated into the package (the admin function serves it); docs/openapi.json links to it
 openapi: setup

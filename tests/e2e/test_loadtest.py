@@ -1,0 +1,39 @@
+"""The load test's own contract, on a short run: it reconciles exactly and reports what it saw."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from liveops.local.loadtest import run_load
+from liveops.local.process import StackProcess, start_stack_process
+
+
+@pytest.fixture(scope="module")
+def fresh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    # its own stack: the reconciliation counts every event in the lake
+    stack = start_stack_process(Path(tmp_path_factory.mktemp("load-state")))
+    yield stack
+    stack.stop()
+
+
+def test_short_load_reconciles_exactly(fresh_stack: StackProcess) -> None:
+    report = run_load(fresh_stack, clients=3, duration=4, seed=7, progress=lambda message: None)
+
+    assert report["problems"] == []
+    assert report["ok"] is True
+    assert report["requests"] > 0 and report["events_accepted"] > 0
+    # every kind of batch was sent, and malformed ones were refused with 400
+    assert set(report["batches"]) == {"valid", "partly_invalid", "retried", "malformed"}
+    assert report["statuses"].get("400", 0) == report["batches"]["malformed"]
+    assert not any(status.startswith("5") for status in report["statuses"])
+    for figures in report["apps"].values():
+        assert figures["lost"] == 0 and figures["unacknowledged_in_lake"] == 0
+        assert (
+            figures["accepted"]
+            == figures["lake_distinct"]
+            == figures["rollup_hourly"]
+            == figures["rollup_daily"]
+        )

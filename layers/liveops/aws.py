@@ -8,8 +8,12 @@ stays short.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
+
+# called with each new client: the local stack's fault injection attaches itself here
+_client_hooks: list[Callable[[Any], None]] = []
 
 
 @cache
@@ -21,7 +25,22 @@ def client(service: str, *, patient: bool = False) -> Any:
         config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=60)
     else:  # client-facing paths fail fast, so the caller can answer 503 and the client retries
         config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-    return boto3.session.Session().client(service, config=config)
+    built = boto3.session.Session().client(service, config=config)
+    for hook in _client_hooks:
+        hook(built)
+    return built
+
+
+def add_client_hook(hook: Callable[[Any], None]) -> None:
+    """Runs `hook(client)` on every client built from now on (clients built before are forgotten)."""
+    _client_hooks.append(hook)
+    client.cache_clear()
+
+
+def remove_client_hook(hook: Callable[[Any], None]) -> None:
+    if hook in _client_hooks:
+        _client_hooks.remove(hook)
+    client.cache_clear()
 
 
 def reset_clients() -> None:

@@ -93,10 +93,13 @@ class IngestService:
                 status=422,
             ) from None
         except IdempotencyAlreadyInProgressError:
-            raise Conflict(
+            # 503, not 409: the first attempt may still be running, or may have failed without
+            # clearing its record (the record expires with that invocation); either way the
+            # client's answer is the same as for any unavailability: retry after a moment
+            raise Unavailable(
                 "a request with this Idempotency-Key is still being processed; retry shortly",
                 code="idempotency_in_progress",
-                headers={"Retry-After": "1"},
+                retry_after=1,
             ) from None
         except IdempotencyPersistenceLayerError as exc:
             raise Unavailable("the idempotency store is unreachable; retry later") from exc

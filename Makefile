@@ -6,9 +6,14 @@ SAM_VENV := .venv-sam
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup dev test test-unit test-integration test-e2e lint format bench loadtest validate openapi clean
+.PHONY: setup chromium dev test test-unit test-integration test-e2e lint format bench loadtest validate package openapi clean
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+# the dashboard's headless-browser tests drive Debian's chromium through Playwright (which never
+# downloads a browser of its own); installed once, as root, with apt-get
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 # reinstall only when the project's dependencies change
 $(STAMP): pyproject.toml
@@ -64,6 +69,19 @@ $(SAM_VENV)/.installed:
 validate: setup $(SAM_VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+# deployable artifacts in .aws-sam/build (`sam deploy` uploads them): no container; sam's pip
+# workflow fetches manylinux aarch64 wheels for the layer's light dependencies (layers/requirements.txt).
+# pyarrow, pandas and awswrangler come from the AWS-managed SDK-for-pandas layer, never from ours.
+LAYER_HEAVY := pyarrow pandas awswrangler numpy boto3 botocore
+package: $(SAM_VENV)/.installed
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template template.yaml --build-dir .aws-sam/build
+	@for heavy in $(LAYER_HEAVY); do test ! -e .aws-sam/build/LiveopsLayer/python/$$heavy \
+		|| { echo "package: $$heavy must not be in the liveops layer"; exit 1; }; done
+	@$(SAM_VENV)/bin/python -c "import pathlib, sys; \
+		bad = [str(p) for p in pathlib.Path('.aws-sam/build/LiveopsLayer').rglob('*.so') \
+		       if p.read_bytes()[18:20] != (183).to_bytes(2, 'little')]; \
+		sys.exit('package: native code that is not arm64 (ELF machine 183): ' + ', '.join(bad) if bad else 0)"
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

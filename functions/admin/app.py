@@ -3,8 +3,7 @@
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from liveops.api.admin import build_app, metrics
-from liveops.api.http import entrypoint
+from liveops.api.admin import authenticated_entrypoint, build_app, metrics
 from liveops.wiring import admin_services
 
 logger = Logger(service="liveops")
@@ -12,7 +11,7 @@ tracer = Tracer(service="liveops")
 
 
 app = build_app(admin_services)
-_route = entrypoint(app)
+_route = authenticated_entrypoint(app, lambda: admin_services().tokens)
 
 
 @logger.inject_lambda_context(clear_state=True)

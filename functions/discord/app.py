@@ -1,13 +1,15 @@
-"""Lambda handler: POST /discord/interactions (the fast front: signature, PING, dispatch).
+"""Lambda handler: POST /discord/interactions (the fast front: signature, PING, deferral).
 
-Imports only the Powertools Logger, PyNaCl and liveops.discord. Settings, boto3 and the SSM call
-for the public key load on the first request that needs the key, and are cached per container.
+Imports only the Powertools Logger, PyNaCl and liveops.discord. Settings, boto3, the SSM call for
+the public key and the Lambda client that hands deferred interactions to discord-worker load on
+the first request that needs them, and are cached per container.
 """
 
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from liveops.discord.commands import front_handlers
 from liveops.discord.interactions import InteractionsFront
 
 logger = Logger(service="liveops")
@@ -19,7 +21,14 @@ def _public_key() -> str:
     return discord_public_key()
 
 
-front = InteractionsFront(_public_key)
+def _defer(interaction: dict[str, Any]) -> None:
+    from liveops.wiring import defer_discord_interaction
+
+    defer_discord_interaction(interaction)
+
+
+commands, components = front_handlers(_defer)
+front = InteractionsFront(_public_key, commands=commands, components=components)
 
 
 @logger.inject_lambda_context(clear_state=True)

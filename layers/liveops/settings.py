@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     jobs_table: str = ""
     liveops_table: str = ""
     assignments_table: str = ""
+    incidents_table: str = ""
+    site_bucket: str = ""
+    discord_bot_token_param: str = "/liveops/discord/bot-token"
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    # the discord-worker function the front hands deferred interactions to (set on DiscordFunction only)
+    discord_worker_function: str = ""
 
     # metrics API limits
     metrics_max_range_days: int = 120

@@ -3,7 +3,9 @@ where clients meet adapters). Kept free of pyarrow so that client-facing functio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from liveops.aws import client
 
@@ -132,6 +134,35 @@ def _assignment_exporter(curated, catalog):  # type: ignore[no-untyped-def]
     return export
 
 
+def export_s3():  # type: ignore[no-untyped-def]  # the S3 client `liveops export --s3` uploads with
+    return client("s3")
+
+
+def retention_job(progress=None, clock=None):  # type: ignore[no-untyped-def]  # returns RetentionJob
+    import time
+
+    from liveops.jobs.retention import RetentionJob
+    from liveops.storage.assignments_store import AssignmentsStore
+    from liveops.storage.lake_usage import LakeUsage
+
+    settings = get_settings()
+    catalogs = _catalogs(client("glue", patient=True), settings.glue_database)
+    return RetentionJob(
+        apps=apps_store(),
+        runs=job_state(),
+        lake=LakeUsage(client("s3", patient=True), settings.lake_bucket),
+        # the raw events table's Glue name is a setting; the curated tables are named as in the lake
+        catalogs=lambda table: catalogs(settings.raw_events_table if table == "raw_events" else table),
+        experiments=liveops_store(),
+        assignments=AssignmentsStore(client("dynamodb", patient=True), settings.assignments_table),
+        assignments_export=curated_lake(),
+        incidents=incident_service,
+        archive=site_bucket,
+        clock=clock or time.time,
+        progress=progress or (lambda message: None),
+    )
+
+
 @lru_cache(maxsize=1)
 def admin_services():  # type: ignore[no-untyped-def]  # returns AdminServices; pyarrow loads here
     from liveops.api.admin import AdminServices
@@ -150,9 +181,18 @@ def admin_services():  # type: ignore[no-untyped-def]  # returns AdminServices; 
             prefixes=category_prefixes,
             settings=settings,
             experiments=lambda app_id, experiment_id: liveops_store().get_experiment(app_id, experiment_id),
+            last_cleanup=lambda app_id: job_state().last_run("retention", app_id),
+            latest_incidents=_latest_incidents,
         ),
         liveops=liveops_store(),
     )
+
+
+def _latest_incidents(app_id: str) -> list[dict[str, object]]:
+    """The app's five newest incidents as the API shows them (the metrics overview)."""
+    from liveops.models.incidents import public_incident
+
+    return [public_incident(incident) for incident in incident_service().list(app_id, limit=5)]
 
 
 @lru_cache(maxsize=1)
@@ -160,6 +200,54 @@ def liveops_store():  # type: ignore[no-untyped-def]  # returns LiveOpsStore
     from liveops.storage.liveops_store import LiveOpsStore
 
     return LiveOpsStore(client("dynamodb"), get_settings().liveops_table)
+
+
+@lru_cache(maxsize=1)
+def discord_rest():  # type: ignore[no-untyped-def]  # returns DiscordRest (bot token from SSM)
+    """The Discord REST client as the bot; a failed token read is not cached (the next call retries)."""
+    from liveops.discord.rest import DiscordRest
+    from liveops.storage.secrets import read_secret
+
+    settings = get_settings()
+    token = read_secret(settings.discord_bot_token_param)
+    return DiscordRest(base_url=settings.discord_api_base_url, token=token)
+
+
+@lru_cache(maxsize=1)
+def incidents_store():  # type: ignore[no-untyped-def]  # returns IncidentsStore
+    from liveops.storage.incidents_store import IncidentsStore
+
+    return IncidentsStore(client("dynamodb"), get_settings().incidents_table)
+
+
+@lru_cache(maxsize=1)
+def incident_service():  # type: ignore[no-untyped-def]  # returns IncidentService
+    from liveops.services.incidents import IncidentService
+
+    return IncidentService(incidents_store(), apps_store(), discord_rest)
+
+
+@lru_cache(maxsize=1)
+def figures():  # type: ignore[no-untyped-def]  # returns FiguresCollector (liveops.services.figures)
+    from liveops.services.figures import FiguresCollector
+
+    return FiguresCollector(admin_services().metrics, liveops_store(), incident_service())
+
+
+@lru_cache(maxsize=1)
+def site_bucket():  # type: ignore[no-untyped-def]  # returns SiteBucket (dashboards and their archive)
+    from liveops.publish.html import render_archive_index
+    from liveops.storage.site_bucket import SiteBucket
+
+    return SiteBucket(client("s3", patient=True), get_settings().site_bucket, render_archive_index)
+
+
+@lru_cache(maxsize=1)
+def threshold_service():  # type: ignore[no-untyped-def]  # returns ThresholdService
+    from liveops.services.thresholds import ThresholdService
+    from liveops.storage.thresholds_store import ThresholdsStore
+
+    return ThresholdService(apps_store(), ThresholdsStore(client("dynamodb"), get_settings().liveops_table))
 
 
 @lru_cache(maxsize=1)
@@ -215,6 +303,24 @@ def job(name: str, progress=None):  # type: ignore[no-untyped-def]  # returns li
     if name in ("rollup", "rollup-daily"):
         rollups = rollup_jobs(progress)
         return lambda app_id, options: rollups.run(name, app_id, options.get("engine"))
+    if name == "alerts":
+        from liveops.jobs.alerts import AlertsJob
+
+        services = (threshold_service(), incident_service(), incidents_store())
+        return AlertsJob(apps_store(), *services, curated_lake(), job_state(), progress).run
+    if name == "publish":
+        from liveops.jobs.publish import PublishJob
+
+        quiet = progress or (lambda message: None)
+        # incidents are built only when a publish fails
+        return PublishJob(apps_store(), figures(), site_bucket(), incident_service, progress=quiet).run
+    if name == "retention":
+        retention = retention_job(progress)
+        return lambda app_id, options: retention.run(app_id, bool(options.get("dry_run")))
+    if name == "weekly-report":
+        from liveops.jobs.weekly_report import WeeklyReportJob
+
+        return WeeklyReportJob(apps_store(), discord_report_data, discord_rest, job_state(), progress).run
     raise JobError(f"unknown job {name!r}; one of {', '.join(JOBS)}")
 
 
@@ -235,6 +341,47 @@ def discord_public_key() -> str:
     return str(response["Parameter"]["Value"]).strip()
 
 
+# moto cannot run Lambda code: the local stack (and tests) set this to run async invokes in-process
+local_async_invoke: Callable[[str, dict[str, Any]], None] | None = None  # (function name, payload)
+
+
+def invoke_async(function_name: str, payload: dict[str, Any]) -> None:
+    """A Lambda async invoke (InvocationType Event): returns once Lambda has queued the payload."""
+    if local_async_invoke is not None:
+        local_async_invoke(function_name, payload)
+        return
+    import json
+
+    client("lambda").invoke(
+        FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode()
+    )
+
+
+def defer_discord_interaction(interaction: dict[str, Any]) -> None:
+    """Hand an interaction the Discord front deferred to the discord-worker function."""
+    invoke_async(get_settings().discord_worker_function, {"interaction": interaction})
+
+
+@lru_cache(maxsize=1)
+def discord_report_data():  # type: ignore[no-untyped-def]  # returns ReportData; pyarrow loads here
+    from liveops.discord.report_data import ReportData
+
+    return ReportData(admin_services().metrics, incident_service())
+
+
+@lru_cache(maxsize=1)
+def discord_worker():  # type: ignore[no-untyped-def]  # returns DiscordWorker
+    from liveops.discord.worker import DiscordWorker
+
+    return DiscordWorker(
+        discord_rest(),
+        apps_store(),
+        incident_service,
+        discord_report_data,
+        config_cache_seconds=get_settings().config_cache_seconds,
+    )
+
+
 def reset() -> None:
     """Forget built services (the local stack and tests change the environment)."""
     apps_store.cache_clear()
@@ -248,3 +395,11 @@ def reset() -> None:
     app_directory.cache_clear()
     tokens_store.cache_clear()
     discord_public_key.cache_clear()
+    discord_report_data.cache_clear()
+    discord_worker.cache_clear()
+    discord_rest.cache_clear()
+    incidents_store.cache_clear()
+    incident_service.cache_clear()
+    figures.cache_clear()
+    site_bucket.cache_clear()
+    threshold_service.cache_clear()

@@ -37,3 +37,22 @@ def test_short_load_reconciles_exactly(fresh_stack: StackProcess) -> None:
             == figures["rollup_hourly"]
             == figures["rollup_daily"]
         )
+
+
+def test_short_load_under_aws_faults_loses_nothing(tmp_path: Path) -> None:
+    stack = start_stack_process(tmp_path, "--faults", "0.1")
+    try:
+        assert stack.info["fault_rate"] == 0.1
+        report = run_load(stack, clients=3, duration=4, seed=9, progress=lambda message: None)
+    finally:
+        stack.stop()
+
+    assert report["problems"] == [] and report["ok"] is True
+    assert set(report["statuses"]) <= {"202", "400", "503"}
+    for figures in report["apps"].values():
+        assert figures["lost"] == 0 and figures["unacknowledged_in_lake"] == 0
+        assert (
+            figures["accepted"] + figures["given_up_in_lake"]
+            == figures["lake_distinct"]
+            == figures["rollup_daily"]
+        )

@@ -59,7 +59,17 @@ def test_ping_is_answered_with_pong(signing: SigningKey) -> None:
     assert post(api, signing, {"type": 1}) == (200, {"type": 1})
 
 
-def test_a_command_answers_an_ephemeral_not_available_message(signing: SigningKey) -> None:
+@pytest.fixture
+def deferred(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Async invokes of the worker, recorded instead of run (test_discord_worker.py runs them)."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(wiring, "local_async_invoke", lambda name, payload: calls.append((name, payload)))
+    return calls
+
+
+def test_a_command_is_deferred_to_the_worker(
+    signing: SigningKey, deferred: list[tuple[str, dict[str, Any]]]
+) -> None:
     interaction = {
         "type": 2,
         "id": "1100",
@@ -78,19 +88,28 @@ def test_a_command_answers_an_ephemeral_not_available_message(signing: SigningKe
     # UTF-8 with non-ASCII as Discord sends it: the gateway passes it as text, the bytes must verify
     body = json.dumps(interaction, ensure_ascii=False).encode()
     status, out = post(Api(), signing, raw=body)
-    assert status == 200
-    assert out["type"] == 4
-    assert out["data"]["flags"] == 64
-    assert out["data"]["allowed_mentions"] == {"parse": []}
-    assert out["data"]["content"] == "`/telemetry_report` is not available yet."
+    assert (status, out) == (200, {"type": 5})
+    assert deferred == [("local-DiscordWorkerFunction", {"interaction": interaction})]
 
 
-def test_a_button_answers_an_ephemeral_message(signing: SigningKey) -> None:
-    status, out = post(
-        Api(), signing, {"type": 3, "id": "5", "data": {"custom_id": "ack:inc-1", "component_type": 2}}
-    )
+def test_an_unknown_command_answers_an_ephemeral_not_available_message(
+    signing: SigningKey, deferred: list[tuple[str, dict[str, Any]]]
+) -> None:
+    status, out = post(Api(), signing, {"type": 2, "id": "1", "data": {"name": "nope"}})
     assert status == 200 and out["type"] == 4 and out["data"]["flags"] == 64
     assert out["data"]["allowed_mentions"] == {"parse": []}
+    assert out["data"]["content"] == "`/nope` is not available yet."
+    assert deferred == []
+
+
+def test_a_button_is_a_deferred_update(
+    signing: SigningKey, deferred: list[tuple[str, dict[str, Any]]]
+) -> None:
+    status, out = post(
+        Api(), signing, {"type": 3, "id": "5", "data": {"custom_id": "ack:app:inc-1", "component_type": 2}}
+    )
+    assert (status, out) == (200, {"type": 6})
+    assert len(deferred) == 1
 
 
 def test_a_body_that_is_not_utf8_arrives_base64_encoded_and_still_verifies(signing: SigningKey) -> None:

@@ -43,7 +43,7 @@ headers = {"x-signature-ed25519": signing.sign(stamp.encode() + body).signature.
 event = {"headers": headers, "body": body.decode(), "requestContext": {"http": {"method": "POST"}}}
 assert module.front(event)["body"] == '{"type":1}'
 """
-DISCORD_EXTRA = ("aws_lambda_powertools.event_handler", "pydantic")
+DISCORD_EXTRA = ("aws_lambda_powertools.event_handler", "pydantic", "boto3")  # botocore: Logger needs it
 
 
 @pytest.mark.parametrize(

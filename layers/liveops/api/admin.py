@@ -21,15 +21,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 
+from liveops import wiring
+from liveops.api import credentials_admin as credentials_routes
+from liveops.api import incidents_admin as incidents_routes
 from liveops.api import liveops_admin as liveops_routes
 from liveops.api import metrics as metrics_routes
-from liveops.api.http import build_resolver, json_response
+from liveops.api.http import build_resolver, entrypoint, json_response, json_text, proxy_response
 from liveops.errors import BadRequest, Conflict, LiveopsError, NotFound
 from liveops.models.admin import AppApplied, AppDetail, AppList, ClientKey
 from liveops.models.app_config import APP_ID_PATTERN, AppConfigError, load_app_config
 from liveops.models.telemetry import ErrorResponse
 from liveops.services.apps import apply_config, create_key
-from liveops.services.tokens import Role, TokenLookup, authorize
+from liveops.services.tokens import Role, TokenLookup, authorize, check_role
 from liveops.storage.apps_store import AppsStore
 from liveops.storage.dynamo import is_conditional_failure
 from liveops.storage.liveops_store import LiveOpsStore
@@ -70,8 +73,11 @@ def rbac(
     """A route dependency: the caller's token record when its role is at least `role`; else 401/403."""
 
     def require() -> TokenRecord:
-        header = app.current_event.get_header_value("authorization", case_sensitive=False)
         try:
+            authenticated = app.context.get("caller")  # set by authenticated_entrypoint
+            if isinstance(authenticated, TokenRecord):
+                return check_role(authenticated, role)
+            header = app.current_event.get_header_value("authorization", case_sensitive=False)
             return authorize(tokens(), header, role)
         except LiveopsError as exc:
             metrics.add_metric(name="AuthFailures", unit=MetricUnit.Count, value=1)
@@ -83,6 +89,38 @@ def rbac(
 
     require.__name__ = f"require_{role}"
     return require
+
+
+PROTECTED_PREFIXES = ("/v1/admin/", "/v1/metrics/")
+
+
+def authenticated_entrypoint(
+    app: APIGatewayHttpResolver, tokens: Callable[[], TokenLookup]
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The function's entrypoint: a token is checked before anything else on the protected paths.
+
+    Powertools validates a request before it resolves the route's dependencies, so without this an
+    anonymous caller would get 400s that describe the fields it got wrong; here it gets 401 and
+    nothing more. The role (403) is still checked per route, after validation."""
+    route = entrypoint(app)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        path = str(event.get("rawPath") or event.get("path") or "")
+        if path.startswith(PROTECTED_PREFIXES):
+            headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+            try:
+                app.append_context(caller=authorize(tokens(), headers.get("authorization"), "viewer"))
+            except LiveopsError as exc:
+                if exc.status == 401:
+                    metrics.add_metric(name="AuthFailures", unit=MetricUnit.Count, value=1)
+                    logger.warning("request refused", extra={"status": exc.status, "path": path})
+                return proxy_response(exc.status, json_text(exc.body()), exc.headers)
+        try:
+            return route(event, context)
+        finally:
+            app.clear_context()
+
+    return handler
 
 
 @lru_cache(maxsize=1)
@@ -212,4 +250,7 @@ def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
         editor,
         admin,
     )
+    # built by the wiring on first use, like the other services
+    incidents_routes.register(app, wiring.threshold_service, wiring.incident_service, viewer, editor)
+    credentials_routes.register(app, lambda: services().apps, wiring.tokens_store, admin)
     return app

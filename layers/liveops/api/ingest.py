@@ -9,25 +9,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
+import orjson
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
 
-from liveops.api.http import build_resolver
+from liveops.api.http import Lane, LaneResolver, build_resolver, json_text, proxy_response
 from liveops.domain.hashing import user_hash
 from liveops.domain.ingest import CompiledApp, queue_messages, validate_batch
 from liveops.errors import BadRequest, Conflict, LiveopsError, Unavailable
 from liveops.models.telemetry import BatchAccepted, BatchIn, ErrorResponse
-from liveops.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # settings load with the first request (wiring), not with the handler
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+    from liveops.settings import Settings
 
 logger = Logger(service="liveops")
 metrics = Metrics(namespace="liveops", service="ingest")
 
+BATCH_PATH = "/v1/telemetry/batch"
 IDEMPOTENCY_KEY_MAX = 255
 
 
@@ -137,7 +141,7 @@ class IngestService:
         return {"batch_id": batch_id, "accepted": accepted, "rejected": validated.rejected}
 
 
-def build_app(service: Callable[[], IngestService]) -> APIGatewayHttpResolver:
+def build_app(service: Callable[[], IngestService]) -> LaneResolver:
     """The ingest resolver; `service` is called on the first request (keeps imports cheap)."""
     app = build_resolver()
 
@@ -186,13 +190,74 @@ def build_app(service: Callable[[], IngestService]) -> APIGatewayHttpResolver:
     ) -> Response[BatchAccepted]:
         if idempotency_key is not None and not idempotency_key.strip():
             raise BadRequest("Idempotency-Key must not be blank", code="invalid_idempotency_key")
-        try:
-            body = service().handle(batch, app.current_event.body or "", x_api_key, idempotency_key)
-        except LiveopsError as exc:
-            if exc.status >= 500:
-                logger.warning("batch not accepted", extra={"code": exc.code, "reason": exc.message})
-            raise
+        body = _handle(service(), batch, app.current_event.body or "", x_api_key, idempotency_key)
         accepted = BatchAccepted(**body)
         return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
+    app.lane = _lane(service)
     return app
+
+
+def _handle(
+    service: IngestService, batch: BatchIn, raw_body: str, api_key: str | None, idempotency_key: str | None
+) -> dict[str, Any]:
+    try:
+        return service.handle(batch, raw_body, api_key, idempotency_key)
+    except LiveopsError as exc:
+        if exc.status >= 500:
+            logger.warning("batch not accepted", extra={"code": exc.code, "reason": exc.message})
+        raise
+
+
+def _plain_header(headers: dict[str, Any], name: str) -> tuple[bool, str | None]:
+    """(usable, value): Powertools splits header values at commas, so those take the long way."""
+    value = headers.get(name)
+    return (value is None or (type(value) is str and "," not in value)), value
+
+
+def _lane(service: Callable[[], IngestService]) -> Lane:
+    """POST /v1/telemetry/batch without the resolver, for requests that are plainly valid.
+
+    Answers exactly as the route above does through Powertools (a test compares the two on many
+    requests): the same service call, the same 202 body and headers, the same error responses.
+    Whatever it is not sure of (a named stage, mixed-case or comma-separated headers, another
+    content type, a body that does not parse or validate, a blank Idempotency-Key) returns None,
+    and the resolver then answers, with its validation errors."""
+
+    def lane(event: dict[str, Any]) -> dict[str, Any] | None:
+        context = event.get("requestContext") or {}
+        if (
+            event.get("rawPath") != BATCH_PATH
+            or context.get("stage") != "$default"
+            or (context.get("http") or {}).get("method") != "POST"
+        ):
+            return None
+        headers = event.get("headers") or {}
+        if type(headers) is not dict or any(type(k) is not str or not k.islower() for k in headers):
+            return None
+        content_type = headers.get("content-type")
+        if content_type is not None and not (
+            type(content_type) is str and content_type.strip().startswith(content_types.APPLICATION_JSON)
+        ):
+            return None
+        key_ok, api_key = _plain_header(headers, "x-api-key")
+        idem_ok, idempotency_key = _plain_header(headers, "idempotency-key")
+        if not (key_ok and idem_ok) or (
+            idempotency_key is not None
+            and (len(idempotency_key) > IDEMPOTENCY_KEY_MAX or not idempotency_key.strip())
+        ):
+            return None
+        raw_body = event.get("body")
+        if type(raw_body) is not str or not raw_body:
+            return None
+        try:
+            batch = BatchIn.model_validate(orjson.loads(raw_body))
+        except (orjson.JSONDecodeError, ValidationError):
+            return None
+        try:
+            body = _handle(service(), batch, raw_body, api_key, idempotency_key)
+        except LiveopsError as exc:
+            return proxy_response(exc.status, json_text(exc.body()), exc.headers)
+        return proxy_response(202, orjson.dumps(body).decode())
+
+    return lane

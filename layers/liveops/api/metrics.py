@@ -8,7 +8,6 @@ request so that building this resolver stays cheap (e.g. for `liveops openapi`).
 # Powertools reads dependencies from the evaluated annotations.
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
@@ -61,6 +60,23 @@ class MetricsBackend:
     settings: Settings
     # (app, experiment id) -> the stored experiment (its variants and weights), or None
     experiments: Callable[[str, str], dict[str, Any] | None] = lambda app_id, experiment_id: None
+    # app -> the retention job's last report (None until it runs)
+    last_cleanup: Callable[[str], dict[str, Any] | None] = lambda app_id: None
+    # app -> its newest incidents (JSON), for the overview
+    latest_incidents: Callable[[str], list[dict[str, Any]]] = lambda app_id: []
+
+    def daily_rollups(self, app_id: str, span: "Window") -> "pa.Table":
+        """rollup_daily rows of the range; days not rolled up daily yet (today, or before the first
+        daily run) are combined from hourly rows. Shared by the routes and the figures collector."""
+        from liveops.domain.metrics import fill_from_hourly, missing_days
+
+        first, last = span.days()
+        daily = self.lake.read("rollup_daily", app_id, first, last)
+        missing = missing_days(daily, first, last)
+        if not missing:
+            return daily
+        hourly = self.lake.read("rollup_hourly", app_id, missing[0], missing[-1])
+        return fill_from_hourly(daily, hourly, missing)
 
 
 # ---------------------------------------------------------------------------- parameters and docs
@@ -130,17 +146,7 @@ def register(
         return select_dimension(config, group_by, filters)
 
     def daily_rollups(app_id: str, span: "Window") -> "pa.Table":
-        from liveops.domain.metrics import fill_from_hourly, missing_days
-
-        lake = backend().lake
-        first, last = span.days()
-        daily = lake.read("rollup_daily", app_id, first, last)
-        missing = missing_days(daily, first, last)
-        if not missing:
-            return daily
-        # days not rolled up daily yet (today, or before the first daily run) come from hourly rows
-        hourly = lake.read("rollup_hourly", app_id, missing[0], missing[-1])
-        return fill_from_hourly(daily, hourly, missing)
+        return backend().daily_rollups(app_id, span)
 
     def answer(
         fmt: str, body: dict[str, Any], table: tuple[list[str], list[list[Any]]], suppressed: int
@@ -230,7 +236,8 @@ def register(
         summary="Totals, events per type, the busiest KPIs and the latest incidents",
         description=(
             "Daily figures of every day the range overlaps. `users_lower_bound` is the most distinct "
-            "users of a single day (distinct users cannot be added across days)." + RANGE_RULES
+            "users of a single day (distinct users cannot be added across days). `latest_incidents`: "
+            "the app's five newest incidents, whatever the range (JSON only)." + RANGE_RULES
         ),
         tags=["metrics"],
         security=BEARER,
@@ -249,6 +256,7 @@ def register(
         span = window(start, end)
         kanon = backend().settings.metrics_kanon_min
         figures = domain.overview(daily_rollups(app_id, span), config, span, kanon)
+        figures["latest_incidents"] = backend().latest_incidents(app_id)
         body = {**ranged(app_id, span), **figures}
         return answer(fmt, body, domain.overview_table(figures), figures["suppressed"])
 
@@ -389,7 +397,11 @@ def register(
     @app.get(
         "/v1/metrics/storage",
         summary="Bytes and objects the lake holds per data category of an app",
-        description="Listed from the lake: raw events, each curated table, exports.",
+        description=(
+            "Listed from the lake: raw events, each curated table, exports; `last_cleanup` is the "
+            "retention job's last report (per category: what it deleted, objects or items, bytes, "
+            "and what is stored after it; `dry_run` flags a run that changed nothing)."
+        ),
         tags=["metrics"],
         security=BEARER,
         responses=_responses(StorageOut),
@@ -399,20 +411,10 @@ def register(
         app_id: AppParam,
         fmt: FormatParam = "json",
     ) -> Response[Any]:
+        from liveops.services.storage_stats import storage_summary
+
         load(app_id)
         services = backend()
-        prefixes = services.prefixes(app_id)
-        with ThreadPoolExecutor(max_workers=len(prefixes)) as pool:
-            usage = list(pool.map(services.usage.usage, prefixes.values()))
-        rows = [
-            [category, prefix, size, objects]
-            for (category, prefix), (size, objects) in zip(prefixes.items(), usage, strict=True)
-        ]
-        columns = ["category", "prefix", "bytes", "objects"]
-        body = {
-            "app": app_id,
-            "categories": [dict(zip(columns, row, strict=True)) for row in rows],
-            "total": {"bytes": sum(size for size, _ in usage), "objects": sum(n for _, n in usage)},
-            "last_cleanup": None,  # the retention job will record its report here
-        }
-        return answer(fmt, body, (columns, rows), 0)
+        cleanup = services.last_cleanup(app_id)
+        body, table = storage_summary(app_id, services.usage, services.prefixes(app_id), cleanup)
+        return answer(fmt, body, table, 0)

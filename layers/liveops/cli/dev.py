@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -19,10 +20,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     dev.add_argument("--aws-port", type=int, default=5000, help="moto server port")
     dev.add_argument("--no-examples", action="store_true", help="do not apply examples/apps")
     dev.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
+    dev.add_argument(
+        "--no-fake-discord",
+        action="store_true",
+        help="do not start the local fake Discord API (DISCORD_API_BASE_URL stays the template's)",
+    )
+    dev.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="fail this share (0-1) of the functions' S3, SQS and DynamoDB calls (throttles, 5xx, timeouts)",
+    )
     dev.set_defaults(run=run, needs_connection=lambda a: False)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.faults <= 1.0:
+        print("error: --faults is a share between 0 and 1", file=sys.stderr)
+        return 2
     stack = LocalStack(
         StackOptions(
             host=args.host,
@@ -31,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
             state_dir=Path(args.state_dir),
             apply_examples=not args.no_examples,
             log_level="INFO" if args.verbose else "WARNING",
+            fake_discord=not args.no_fake_discord,
+            fault_rate=args.faults,
         )
     )
     stopping = threading.Event()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from liveops.cli import apps, demo, dev, jobs, liveops_cmds, tokens
+from liveops.cli import apps, demo, dev, discord_cmds, export, jobs, liveops_cmds, storage, thresholds, tokens
 from liveops.cli.connect import ConnectError, connect
 
 
@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_parsers(sub)
     demo.add_parser(sub)
     jobs.add_parser(sub)
+    export.add_parser(sub)
+    storage.add_parser(sub)
     liveops_cmds.add_parsers(sub)
+    thresholds.add_parsers(sub)
+    discord_cmds.add_parsers(sub)
     openapi = sub.add_parser("openapi", help="print or write the OpenAPI document")
     openapi.add_argument("-o", "--output")
     openapi.set_defaults(run=run_openapi, needs_connection=lambda a: False)

@@ -31,12 +31,15 @@ Conformance notes (checked against the `growthbook` Python SDK 4.x in the unit t
   range); the Python SDK 4.x also requires every weight to be finite and >= 0, and so do we. Plans
   never reach this path with bad weights: `ExperimentPlan.build` refuses them.
 
-Speed: a plan keeps the FNV state after its seed (hash v2 hashes `seed + value`, so only the user id
-is hashed per call), the digits of the intermediate hash go through a table of the FNV states of
-every 1-4 digit decimal prefix, a 10,000-entry table maps each possible hash-v2 bucket straight to
-its variant (built from the same float comparisons as `choose_variation`), and a 1,000-entry table
-does the same for the namespace range. A namespace costs a second pass over the id (hash v1 hashes
-`value + seed`, so nothing can be precomputed for it).
+Speed: ids whose code units are all below 256 (ASCII, Latin-1: nearly every id) are hashed by
+`fnv_hash_fast` (FNV-1a 32 in C) over their Latin-1 bytes, which are exactly their UTF-16 code
+units: ~10x the Python loop. The seed is prepended as bytes once per plan, and the namespace suffix
+appended likewise. Other ids take the Python path: a plan keeps the FNV state after its seed (hash
+v2 hashes `seed + value`, so only the user id is hashed per call), the digits of the intermediate
+hash go through a table of the FNV states of every 1-4 digit decimal prefix. Either way a
+10,000-entry table maps each possible hash-v2 bucket straight to its variant (built from the same
+float comparisons as `choose_variation`), and a 1,000-entry table does the same for the namespace
+range.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from fnv_hash_fast import fnv1a_32 as fnv1a32_bytes
 
 from liveops.domain.semver import SemVer, in_version_range, parse_semver
 
@@ -274,6 +279,9 @@ class ExperimentPlan:
     _namespace_units: tuple[int, ...] = field(default=(), repr=False, compare=False)
     _namespace_table: bytes = field(default=b"", repr=False, compare=False)
     _table: bytes = field(default=b"", repr=False, compare=False)
+    # Latin-1 bytes of the seed and of the namespace suffix "__<id>" (None: a code unit >= 256)
+    _seed_bytes: bytes | None = field(default=None, repr=False, compare=False)
+    _namespace_suffix: bytes | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -331,6 +339,8 @@ class ExperimentPlan:
             _namespace_units=ns_units,
             _namespace_table=b"" if ns is None else namespace_table(ns[1], ns[2]),
             _table=variant_table(ranges),
+            _seed_bytes=_latin1(key),
+            _namespace_suffix=None if ns is None else _latin1("__" + ns[0]),
         )
 
     def bucket(self, user_id: str) -> float | None:
@@ -341,6 +351,14 @@ class ExperimentPlan:
 
     def variant_id(self, index: int | None) -> str | None:
         return None if index is None else self.variant_ids[index]
+
+
+def _latin1(text: str) -> bytes | None:
+    """`text`'s bytes when every code unit is below 256 (then they are its UTF-16 code units)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
 
 
 # Client versions are few: each is parsed once (None when malformed), in a bounded cache.
@@ -382,7 +400,25 @@ def assign(
         version = _parsed_client_version(client_version)
         if version is None or not in_version_range(version, plan.min_client_version, plan.max_client_version):
             return None
-    # Hot path: _v2_bucket(_feed(seed_state, user_id)) inlined for short ASCII ids (the usual ids);
+    # Hot path: every code unit below 256, hashed in C (see the module docstring)
+    try:
+        units = user_id.encode("latin-1")
+    except UnicodeEncodeError:
+        units = None
+    seed = plan._seed_bytes
+    if (
+        units is not None
+        and seed is not None
+        and (plan.namespace is None or plan._namespace_suffix is not None)
+    ):
+        if (
+            plan._namespace_suffix is not None
+            and not plan._namespace_table[fnv1a32_bytes(units + plan._namespace_suffix) % 1000]
+        ):
+            return None
+        index = plan._table[fnv1a32_bytes(b"%d" % fnv1a32_bytes(seed + units)) % 10000]
+        return None if index == _NO_VARIANT else index
+    # Python path: _v2_bucket(_feed(seed_state, user_id)) inlined for short ASCII ids;
     # with a namespace, the same pass also hashes the id from the offset basis for hash v1.
     state = plan._seed_state
     if len(user_id) <= _LAZY_MASK_MAX and user_id.isascii():

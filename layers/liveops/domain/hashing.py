@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 API_KEY_PREFIX = "lo_"
 
@@ -14,8 +15,16 @@ def app_user_hash_key(master_secret: bytes, app_id: str) -> bytes:
     return hmac.new(master_secret, b"liveops-user-hash:" + app_id.encode(), hashlib.sha256).digest()
 
 
+@lru_cache(maxsize=256)
+def _keyed(app_key: bytes) -> hmac.HMAC:
+    # the key schedule (two SHA-256 blocks) is done once per app; each hash copies its state
+    return hmac.new(app_key, digestmod=hashlib.sha256)
+
+
 def user_hash(app_key: bytes, user_id: str) -> str:
-    return hmac.new(app_key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    mac = _keyed(app_key).copy()
+    mac.update(user_id.encode("utf-8"))
+    return mac.hexdigest()
 
 
 def new_secret_token(prefix: str, key_id: str) -> str:

@@ -1,17 +1,29 @@
-"""Validation of a telemetry batch against an app: pure logic, no AWS."""
+"""Validation of a telemetry batch against an app: pure logic, no AWS.
+
+Two paths with one outcome. `_accept_all` takes the whole batch in column-wide passes of C-level
+builtins (map, zip, set, min/max) for the common case where every event is valid; anything it is
+not sure of sends the batch to the event-by-event loop of `validate_batch`, the reference that
+words every rejection. Per event, Python bytecode is what costs on the hot path: the reference
+loop runs ~40 statements an event, the column passes a handful.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cached_property
+from itertools import repeat
+from operator import attrgetter, call, floordiv, itemgetter, sub
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from liveops.domain.event_schema import EventValidator, compile_taxonomy
+from liveops.domain.event_schema import EventValidator, FastCheck, compile_fast_checks, compile_taxonomy
 from liveops.errors import BadRequest
-from liveops.models.app_config import AppConfig
-from liveops.models.telemetry import BatchIn
+
+if TYPE_CHECKING:  # the pydantic models load with the first request, not with the handler
+    from liveops.models.app_config import AppConfig
+    from liveops.models.telemetry import BatchIn
 
 DAY_MS = 86_400_000
 EVENT_KEYS = frozenset(("event_id", "event_type", "event_time", "payload"))
@@ -25,10 +37,16 @@ class CompiledApp:
     config: AppConfig
     validators: dict[str, EventValidator]
     platforms: frozenset[str]
+    checks: dict[str, FastCheck] = field(default_factory=dict)
 
     @classmethod
     def build(cls, config: AppConfig) -> CompiledApp:
-        return cls(config=config, validators=compile_taxonomy(config), platforms=frozenset(config.platforms))
+        return cls(
+            config=config,
+            validators=compile_taxonomy(config),
+            platforms=frozenset(config.platforms),
+            checks=compile_fast_checks(config),
+        )
 
 
 EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "payload")
@@ -45,12 +63,25 @@ class ValidatedBatch:
 
     header: dict[str, Any]
     columns: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in EVENT_COLUMNS})
-    sizes: list[int] = field(default_factory=list)  # each event's approximate JSON size
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
-        return len(self.sizes)
+        return len(self.columns["event_id"])
+
+    @cached_property
+    def sizes(self) -> list[int]:
+        """Each event's approximate size in a message: only needed when a batch must be split."""
+        columns = self.columns
+        return [
+            int(len(payload if payload.isascii() else payload.encode()) * PAYLOAD_COPIES)
+            + len(event_id)
+            + len(event_type)
+            + EVENT_OVERHEAD_BYTES
+            for event_id, event_type, payload in zip(
+                columns["event_id"], columns["event_type"], columns["payload"], strict=True
+            )
+        ]
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -60,6 +91,80 @@ ONE_MS = timedelta(milliseconds=1)
 def to_ms(moment: datetime) -> int:
     """Milliseconds since the epoch, in integer arithmetic (floats lose a millisecond after 2038)."""
     return (moment - EPOCH) // ONE_MS
+
+
+REQUIRED = itemgetter("event_id", "event_type", "event_time")
+TZINFO = attrgetter("tzinfo")
+ONLY_DICT = {dict}
+ONLY_STR = {str}
+
+
+def _accept_all(
+    events: list[Any],
+    checks: dict[str, FastCheck],
+    skew_ms: int,
+    oldest_ms: int,
+    newest_ms: int,
+    max_payload_bytes: int,
+) -> dict[str, list[Any]] | None:
+    """The accepted columns when every event is valid, else None (then the reference loop runs).
+
+    Each condition below is one of the reference's checks, taken over all events at once."""
+    count = len(events)
+    if not count or set(map(type, events)) != ONLY_DICT:
+        return None
+    try:
+        ids, types, times = zip(*map(REQUIRED, events), strict=True)
+        fast_checks = list(map(checks.__getitem__, types))
+    except (KeyError, TypeError):  # a missing key, an unknown or unhashable event_type
+        return None
+    payloads = list(map(dict.get, events, repeat("payload")))
+    present = count - payloads.count(None)
+    # the three keys are there: any other key than a non-null payload is an unknown key (or a null one)
+    if sum(map(len, events)) != 3 * count + present:
+        return None
+    if present != count:
+        payloads = [{} if payload is None else payload for payload in payloads]
+    if (
+        set(map(type, ids)) != ONLY_STR
+        or set(map(type, types)) != ONLY_STR
+        or set(map(type, times)) != ONLY_STR
+        or set(map(type, payloads)) != ONLY_DICT
+        or min(map(len, ids)) == 0
+        or max(map(len, ids)) > 128
+        or max(map(len, times)) > 64
+        or len(set(ids)) != count
+    ):
+        return None
+    try:
+        moments = list(map(datetime.fromisoformat, times))
+    except ValueError:
+        return None
+    if None in map(TZINFO, moments):
+        return None
+    client_ms = list(map(floordiv, map(sub, moments, repeat(EPOCH)), repeat(ONE_MS)))  # to_ms, in C
+    event_ms = list(map(skew_ms.__add__, client_ms))
+    if min(event_ms) < oldest_ms or max(event_ms) > newest_ms:
+        return None
+    splits = list(map(call, fast_checks, payloads))  # type: ignore[arg-type]  # mypy: ParamSpec
+    if None in splits:
+        return None
+    try:
+        texts = list(map(orjson.dumps, payloads))
+    except orjson.JSONEncodeError:
+        return None
+    if max(map(len, texts)) > max_payload_bytes:
+        return None
+    nums, attrs = zip(*splits, strict=True)
+    return {
+        "event_id": list(ids),
+        "event_type": list(types),
+        "event_time": event_ms,
+        "client_event_time": client_ms,
+        "nums": list(nums),
+        "attrs": list(attrs),
+        "payload": list(map(bytes.decode, texts)),
+    }
 
 
 def validate_batch(
@@ -81,6 +186,9 @@ def validate_batch(
         )
     sent_at_ms = to_ms(batch.sent_at) if batch.sent_at is not None else None
     skew_ms = received_at_ms - sent_at_ms if sent_at_ms is not None else 0
+    oldest_ms = received_at_ms - app.config.max_event_age_days * DAY_MS
+    newest_ms = received_at_ms + max_future_ms
+    all_valid = _accept_all(batch.events, app.checks, skew_ms, oldest_ms, newest_ms, max_payload_bytes)
     result = ValidatedBatch(
         header={
             "v": 1,
@@ -95,16 +203,17 @@ def validate_batch(
             "content_version": batch.content_version,
         }
     )
-    oldest_ms = received_at_ms - app.config.max_event_age_days * DAY_MS
-    newest_ms = received_at_ms + max_future_ms
+    if all_valid is not None:
+        result.columns = all_valid
+        return result
     validators = app.validators
+    checks = app.checks
     max_age_days = app.config.max_event_age_days
     seen_ids: set[str] = set()
     rejected = result.rejected
     columns = result.columns
     ids, types, times, client_times = (columns[c] for c in EVENT_COLUMNS[:4])
     all_nums, all_attrs, payloads = columns["nums"], columns["attrs"], columns["payload"]
-    sizes = result.sizes
 
     def reject(index: int, code: str, message: str) -> None:
         rejected.append({"index": index, "code": code, "message": message})
@@ -155,12 +264,17 @@ def validate_batch(
         elif type(payload) is not dict:
             reject(index, "invalid_payload", "payload must be a JSON object")
             continue
-        nums: dict[str, Any] = {}
-        attrs: dict[str, Any] = {}
-        problems = validator(payload, nums, attrs)
-        if problems is not None:
-            reject(index, problems[0][0], "; ".join(message for _, message in problems))
-            continue
+        check = checks.get(event_type)
+        split = None if check is None else check(payload)
+        if split is None:
+            nums: dict[str, Any] = {}
+            attrs: dict[str, Any] = {}
+            problems = validator(payload, nums, attrs)
+            if problems is not None:
+                reject(index, problems[0][0], "; ".join(message for _, message in problems))
+                continue
+        else:
+            nums, attrs = split
         try:
             payload_json = dumps(payload)
         except orjson.JSONEncodeError:  # e.g. a lone surrogate in a string
@@ -181,9 +295,6 @@ def validate_batch(
         all_nums.append(nums)
         all_attrs.append(attrs)
         payloads.append(payload_json.decode())
-        sizes.append(
-            int(len(payload_json) * PAYLOAD_COPIES) + len(event_id) + len(event_type) + EVENT_OVERHEAD_BYTES
-        )
     return result
 
 
@@ -201,6 +312,11 @@ def queue_messages(batch: ValidatedBatch, max_bytes: int) -> list[bytes]:
         middle = (start + end) // 2  # the size estimate was short: split in two
         return encode(start, middle) + encode(middle, end)
 
+    if not batch.accepted:
+        return []
+    whole = orjson.dumps({**header, "events": columns})
+    if len(whole) <= max_bytes:  # the usual case: one message, and no size estimates needed
+        return [whole]
     messages: list[bytes] = []
     base = len(orjson.dumps(header)) + 128
     start, size = 0, base

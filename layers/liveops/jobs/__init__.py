@@ -15,6 +15,10 @@ from typing import Any
 JOBS: dict[str, str] = {
     "rollup": "hourly rollups of the hours that received events (every 15 min)",
     "rollup-daily": "daily tables: rollups, KPIs, spans, funnels, experiments (02:00 UTC)",
+    "retention": "delete what is older than each category's retention; cleanup report (03:00 UTC)",
+    "alerts": "evaluate thresholds, open/update/resolve incidents, deliver notifications (every 5 min)",
+    "publish": "static HTML dashboard, its data and a dated archive snapshot per app (02:30 UTC)",
+    "weekly-report": "each app's weekly report to its Discord channel at its configured day and hour",
 }
 
 JobRunner = Callable[[str | None, dict[str, Any]], dict[str, Any]]

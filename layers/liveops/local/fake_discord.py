@@ -165,6 +165,19 @@ class FakeDiscord:
         with self._lock:
             return copy.deepcopy(self._commands.get((application_id, guild_id), []))
 
+    def bind_original(self, application_id: str, token: str, message_id: str) -> None:
+        """Make `message_id` the original response of an interaction, as Discord does for a button
+        pressed on that message (its deferred update's @original is the message itself).
+        Over HTTP: POST {url}/_fake/originals {"application_id", "token", "message_id"}."""
+        with self._lock:
+            self._originals[(application_id, token)] = message_id
+
+    def history(self, message_id: str) -> list[dict[str, Any]]:
+        """The earlier versions of a message, oldest first (one per edit)."""
+        with self._lock:
+            found = self._messages.get(message_id)
+            return copy.deepcopy(found.history) if found else []
+
     # --- the API -------------------------------------------------------------------------------
 
     def _snowflake(self) -> str:
@@ -240,6 +253,22 @@ class FakeDiscord:
         segments = path[len(API_PREFIX) + 1 :].split("/")
         bot = headers.get("authorization", "").startswith("Bot ")
         match method, segments:
+            case "POST", ["_fake", "originals"]:  # test control, not a Discord route
+                if not isinstance(body, dict) or not all(
+                    isinstance(body.get(k), str) for k in ("application_id", "token", "message_id")
+                ):
+                    return (
+                        400,
+                        {},
+                        {"message": "application_id, token and message_id are required", "code": 0},
+                    )
+                self.bind_original(body["application_id"], body["token"], body["message_id"])
+                return 204, {}, None
+            case "GET", ["_fake", "messages", message_id]:  # test control: a message with its edits
+                found = self.message(message_id)
+                if found is None:
+                    return _unknown_message()
+                return 200, {}, {**found, "history": self.history(message_id)}
             case "POST", ["channels", channel_id, "messages"]:
                 return self._bot(bot) or self._create(channel_id, body)
             case "GET", ["channels", channel_id, "messages", message_id]:
@@ -339,6 +368,9 @@ class FakeDiscord:
             return invalid
         with self._lock:
             message_id = self._originals.get((application_id, token))
+            bound = self._messages.get(message_id) if message_id is not None else None
+        if message_id is not None and bound is not None:  # e.g. the message a pressed button is on
+            return self._edit(bound.channel_id, message_id, body)
         if message_id is None:  # the deferred response's placeholder, created on first edit
             status, _, created = self._create(
                 f"interaction-{application_id}", {"content": "…"}, webhook_id=application_id

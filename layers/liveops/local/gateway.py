@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -99,6 +100,53 @@ def to_http(result: Any) -> tuple[int, dict[str, str], bytes]:
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers[name] = ", ".join(map(str, values))
     return int(result["statusCode"]), headers, raw
+
+
+DASHBOARD_PREFIX = "/dashboard"
+
+
+def dashboard_handler(site: Callable[[], Any]) -> StaticHandler:
+    """Serves the local site bucket (a liveops.storage.site_bucket.SiteBucket, built on first use)
+    at /dashboard/: the list of apps, and /dashboard/<app>/... -> apps/<app>/... (a path ending
+    in / serves its index.html), as a static host in front of the bucket would."""
+    from urllib.parse import unquote
+
+    def serve(path: str) -> tuple[int, dict[str, str], bytes]:
+        from liveops.models.app_config import APP_ID_PATTERN
+        from liveops.publish.html import CSP, render_app_list
+        from liveops.storage.site_bucket import app_prefix
+
+        headers = {
+            "cache-control": "no-cache",
+            "x-content-type-options": "nosniff",
+            "content-security-policy": CSP,
+        }
+        if path == DASHBOARD_PREFIX:
+            return 301, {**headers, "location": DASHBOARD_PREFIX + "/"}, b""
+        if not path.startswith(DASHBOARD_PREFIX + "/"):
+            return _not_found(path)
+        app_id, slash, rest = unquote(path[len(DASHBOARD_PREFIX) + 1 :]).partition("/")
+        if not app_id:
+            html = render_app_list(site().apps())
+            return 200, {**headers, "content-type": "text/html; charset=utf-8"}, html
+        if re.fullmatch(APP_ID_PATTERN.strip("^$"), app_id) is None or ".." in rest.split("/"):
+            return _not_found(path)
+        if not slash:
+            return 301, {**headers, "location": f"{DASHBOARD_PREFIX}/{app_id}/"}, b""
+        found = site().get(
+            app_prefix(app_id) + (rest if rest and not rest.endswith("/") else rest + "index.html")
+        )
+        if found is None:
+            return _not_found(path)
+        body, content_type = found
+        return 200, {**headers, "content-type": content_type}, body
+
+    return serve
+
+
+def _not_found(path: str) -> tuple[int, dict[str, str], bytes]:
+    body = json.dumps(error_body("not_found", f"nothing published at {path}")).encode()
+    return 404, {"content-type": "application/json"}, body
 
 
 class Gateway:

@@ -9,7 +9,13 @@ queue to drain, runs the rollups and checks, per app, that
                                             = events counted by rollup_hourly = by rollup_daily
 
 exactly. Prints throughput, latency percentiles and the reconciliation; exits 1 on any mismatch,
-any 5xx or any lost acknowledgement.
+any 5xx other than 503 or any lost acknowledgement.
+
+With `--faults RATE` the stack fails that share of its functions' AWS calls. Clients then do what
+the API asks of them: on 503 they retry the same body (and the same Idempotency-Key) after
+Retry-After. A batch still refused after its retries is "given up": its events may or may not be
+in the lake (some of its messages may have been queued), and the reconciliation allows exactly
+those, and no others, to be in the lake unacknowledged.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from liveops.models.app_config import AppConfig
 
 EXAMPLES = PROJECT_ROOT / "examples" / "apps"
 KINDS = {"valid": 0.6, "partly_invalid": 0.2, "retried": 0.15, "malformed": 0.05}
+RETRIES_ON_503 = 5
 
 
 @dataclass
@@ -45,6 +52,7 @@ class Tally:
     """What the clients saw; shared by the client threads under one lock."""
 
     accepted: dict[str, set[str]] = field(default_factory=dict)
+    given_up: dict[str, set[str]] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
@@ -60,6 +68,10 @@ class Tally:
     def accept(self, app_id: str, event_ids: list[str]) -> None:
         with self.lock:
             self.accepted.setdefault(app_id, set()).update(event_ids)
+
+    def give_up(self, app_id: str, event_ids: list[str]) -> None:
+        with self.lock:
+            self.given_up.setdefault(app_id, set()).update(event_ids)
 
     def problem(self, text: str) -> None:
         with self.lock:
@@ -140,12 +152,13 @@ def send_one(
     with tally.lock:
         tally.kinds[kind] += 1
         tally.events_sent += len(body["events"])
-    attempts = 2 if kind == "retried" else 1
+    sends = 2 if kind == "retried" else 1  # a retried batch is sent twice with one key
     first: tuple[int, Any] | None = None
-    for _ in range(attempts):
-        started = time.perf_counter()
-        status, _, answer = client.request("POST", "/v1/telemetry/batch", payload, headers)
-        tally.record((time.perf_counter() - started) * 1000, status)
+    for _ in range(sends):
+        status, answer = post_until_answered(client, payload, headers, tally)
+        if status == 503:
+            tally.give_up(app_id, [e.get("event_id", "") for e in body["events"]])
+            continue
         if first is None:
             first = (status, answer)
         elif (status, answer) != first:
@@ -162,6 +175,20 @@ def send_one(
             tally.problem(f"{app_id}: a malformed body answered {status}")
         elif kind != "malformed":
             tally.problem(f"{app_id}: {kind} batch answered {status} {answer}")
+
+
+def post_until_answered(
+    client: JsonClient, payload: Any, headers: dict[str, str], tally: Tally
+) -> tuple[int, Any]:
+    """Posts, retrying after Retry-After while the answer is 503 (as the API asks clients to)."""
+    for attempt in range(RETRIES_ON_503 + 1):
+        started = time.perf_counter()
+        status, response_headers, answer = client.request("POST", "/v1/telemetry/batch", payload, headers)
+        tally.record((time.perf_counter() - started) * 1000, status)
+        if status != 503 or attempt == RETRIES_ON_503:
+            return status, answer
+        time.sleep(min(float(response_headers.get("retry-after", "1")), 2.0))
+    raise AssertionError("unreachable")
 
 
 def wait_for_queue(stack: StackProcess, progress: Callable[[str], None], timeout: float = 300) -> None:
@@ -255,22 +282,31 @@ def run_load(
     apps = {}
     for app_id, accepted in sorted(tally.accepted.items()):
         in_lake = lake_event_ids(stack, app_id)
+        given_up = tally.given_up.get(app_id, set()) - accepted
+        unexplained = in_lake - accepted - given_up
+        # events of given-up batches that made it to the lake anyway count there, not in `accepted`
+        landed_anyway = len(in_lake & given_up)
         apps[app_id] = {
             "accepted": len(accepted),
             "lake_distinct": len(in_lake),
             "rollup_hourly": rollup_total(stack, "rollup_hourly", app_id),
             "rollup_daily": rollup_total(stack, "rollup_daily", app_id),
             "lost": len(accepted - in_lake),
-            "unacknowledged_in_lake": len(in_lake - accepted),
+            "given_up": len(given_up),
+            "given_up_in_lake": landed_anyway,
+            "unacknowledged_in_lake": len(unexplained),
         }
-    server_errors = sum(count for status, count in tally.statuses.items() if status >= 500)
+    server_errors = sum(count for status, count in tally.statuses.items() if status >= 500 and status != 503)
     reconciled = all(
-        a["accepted"] == a["lake_distinct"] == a["rollup_hourly"] == a["rollup_daily"] and not a["lost"]
+        a["accepted"] + a["given_up_in_lake"] == a["lake_distinct"] == a["rollup_hourly"] == a["rollup_daily"]
+        and not a["lost"]
+        and not a["unacknowledged_in_lake"]
         for a in apps.values()
     )
     requests = sum(tally.statuses.values())
     return {
         "clients": clients,
+        "fault_rate": stack.info.get("fault_rate", 0.0),
         "seconds": round(elapsed, 1),
         "requests": requests,
         "requests_per_second": round(requests / elapsed, 1),
@@ -293,20 +329,35 @@ def run_load(
 def print_report(report: dict[str, Any]) -> None:
     latency = report["latency_ms"]
     print(
-        f"\n{report['clients']} clients for {report['seconds']} s: {report['requests']} requests "
+        f"\n{report['clients']} clients for {report['seconds']} s (AWS faults {report['fault_rate']:.0%}): "
+        f"{report['requests']} requests "
         f"({report['requests_per_second']}/s), {report['events_accepted']} events accepted "
         f"({report['accepted_per_second']}/s); latency p50 {latency['p50']} ms, p99 {latency['p99']} ms, "
         f"max {latency['max']} ms"
     )
     print(f"statuses {report['statuses']}; batches {report['batches']}")
-    header = f"{'app':<22} {'accepted':>9} {'lake':>9} {'hourly':>9} {'daily':>9} {'lost':>5}  result"
+    columns = ("accepted", "gave up", "lake", "hourly", "daily", "lost")
+    header = f"{'app':<22} " + " ".join(f"{c:>9}" for c in columns) + "  result"
     print(header)
     print("-" * len(header))
     for app_id, a in report["apps"].items():
-        same = a["accepted"] == a["lake_distinct"] == a["rollup_hourly"] == a["rollup_daily"]
+        same = (
+            a["accepted"] + a["given_up_in_lake"]
+            == a["lake_distinct"]
+            == a["rollup_hourly"]
+            == a["rollup_daily"]
+        )
+        exact = same and not a["lost"] and not a["unacknowledged_in_lake"]
+        values = (
+            a["accepted"],
+            a["given_up"],
+            a["lake_distinct"],
+            a["rollup_hourly"],
+            a["rollup_daily"],
+            a["lost"],
+        )
         print(
-            f"{app_id:<22} {a['accepted']:>9} {a['lake_distinct']:>9} {a['rollup_hourly']:>9} "
-            f"{a['rollup_daily']:>9} {a['lost']:>5}  {'exact' if same and not a['lost'] else 'MISMATCH'}"
+            f"{app_id:<22} " + " ".join(f"{v:>9}" for v in values) + f"  {'exact' if exact else 'MISMATCH'}"
         )
     for problem in report["problems"]:
         print(f"problem: {problem}")
@@ -318,16 +369,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--faults", type=float, default=0.0, help="share of AWS calls that fail (0-1)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    if args.clients < 1 or args.duration <= 0:
-        parser.error("--clients must be >= 1 and --duration > 0")
+    if args.clients < 1 or args.duration <= 0 or not 0 <= args.faults <= 1:
+        parser.error("--clients must be >= 1, --duration > 0 and --faults between 0 and 1")
 
     def progress(message: str) -> None:
         print(f"\r{message:<70}", end="", file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="liveops-load-") as state_dir:
-        stack = start_stack_process(Path(state_dir))
+        extra = ("--faults", str(args.faults)) if args.faults else ()
+        stack = start_stack_process(Path(state_dir), *extra)
         try:
             report = run_load(stack, args.clients, args.duration, args.seed, progress)
         finally:

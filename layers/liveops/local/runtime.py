@@ -4,13 +4,21 @@ Lambda does (Powertools resolvers keep per-request state on the app object)."""
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 import time
 import uuid
+from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from liveops.local.template import FunctionSpec
+
+log = logging.getLogger("liveops.local")
+
+# the logical id of the function whose handler is running (liveops.local.iam_audit reads it)
+current_function: ContextVar[str | None] = ContextVar("current_function", default=None)
 
 
 @dataclass
@@ -56,4 +64,55 @@ class LocalFunction:
             if self._handler is None:
                 self._handler = self._load()
             context = LocalContext(self.spec.logical_id, timeout_seconds=self.timeout_seconds)
-            return self._handler(event, context)
+            token = current_function.set(self.spec.logical_id)
+            try:
+                return self._handler(event, context)
+            finally:
+                current_function.reset(token)
+
+
+class AsyncInvoker:
+    """Lambda async invokes (InvocationType Event) in-process, as moto cannot run Lambda code:
+    each invoke returns at once and runs the function's handler in a thread of its own (the
+    function's lock still runs one request at a time per function, like one container).
+
+    `names` maps what callers pass as FunctionName (the template's Ref of the function, e.g.
+    `local-DiscordWorkerFunction`) to logical ids; logical ids work too. A failed invocation is
+    logged (Lambda would retry it twice, then drop it)."""
+
+    def __init__(self, functions: Mapping[str, LocalFunction], names: Mapping[str, Any]) -> None:
+        self.functions = dict(functions)
+        self.names = {
+            str(names[logical_id]): logical_id for logical_id in self.functions if logical_id in names
+        }
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, function_name: str, payload: dict[str, Any]) -> None:
+        logical_id = self.names.get(function_name, function_name)
+        function = self.functions.get(logical_id)
+        if function is None:
+            raise LookupError(f"no local function {function_name!r}")
+        thread = threading.Thread(
+            target=self._run, args=(function, payload), name=f"async-{logical_id}", daemon=True
+        )
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    @staticmethod
+    def _run(function: LocalFunction, payload: dict[str, Any]) -> None:
+        try:
+            function.invoke(payload)
+        except Exception:
+            log.exception("async invocation of %s failed", function.spec.logical_id)
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Wait for the invocations started so far (tests); False if some are still running."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from liveops import aws, wiring
-from liveops.local.gateway import Gateway
+from liveops.local.gateway import DASHBOARD_PREFIX, Gateway, dashboard_handler
 from liveops.local.poller import QueuePoller
 from liveops.local.provision import provision
-from liveops.local.runtime import LocalFunction
+from liveops.local.runtime import AsyncInvoker, LocalFunction
 from liveops.local.scheduler import Scheduler, schedules
 from liveops.local.template import (
     PROJECT_ROOT,
@@ -33,6 +33,7 @@ from liveops.services.apps import apply_config, create_key, parse_config_file
 from liveops.settings import get_settings
 
 EXAMPLES_DIR = PROJECT_ROOT / "examples" / "apps"
+LOCAL_BOT_TOKEN = "local-bot-token"
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -50,6 +51,8 @@ class StackOptions:
     state_dir: Path = field(default_factory=lambda: Path(".liveops"))
     apply_examples: bool = True
     log_level: str = "WARNING"
+    fake_discord: bool = True  # a FakeDiscord on a free port stands in for discord.com
+    fault_rate: float = 0.0  # share of the functions' S3/SQS/DynamoDB calls that fail (local/faults.py)
 
 
 def _free_port(host: str) -> int:
@@ -72,6 +75,9 @@ class LocalStack:
         self.http_thread: threading.Thread | None = None
         self.info: dict[str, Any] = {}
         self.scheduler: Scheduler | None = None
+        self.fake_discord: Any = None
+        self.async_invoker: AsyncInvoker | None = None
+        self.faults: Any = None
 
     @property
     def endpoint(self) -> str:
@@ -97,12 +103,20 @@ class LocalStack:
         provision(self.template, self.ctx, lambda service: aws.client(service))
         stored = self._put_secrets()
         environment = self._function_environment()
+        if opts.fake_discord:
+            from liveops.local.fake_discord import FakeDiscord
+
+            self.fake_discord = FakeDiscord(opts.host).start()
+            environment["DISCORD_API_BASE_URL"] = self.fake_discord.url
         os.environ.update(environment)
         get_settings.cache_clear()
         wiring.reset()
 
         for spec in functions(self.template):
             self.functions[spec.logical_id] = LocalFunction(spec)
+        # Lambda async invokes (the Discord front -> discord-worker) run in-process
+        self.async_invoker = AsyncInvoker(self.functions, self.ctx.refs)
+        wiring.local_async_invoke = self.async_invoker
         apps = self._apply_examples() if opts.apply_examples else {}
         self._start_pollers()
         self._start_gateway()
@@ -121,14 +135,26 @@ class LocalStack:
             "discord": {
                 "public_key": stored["discord_public_key"],
                 "private_key": stored["discord_private_key"],  # local only: signs test interactions
-                "api_base_url": None,
+                "api_base_url": environment.get("DISCORD_API_BASE_URL"),
             },
             "schedules": {s.name: s.expression for s in self.scheduler.entries},
             "environment": environment,
             "pid": os.getpid(),
         }
+        if opts.fault_rate:
+            self._inject_faults(opts.fault_rate)
+            self.info["fault_rate"] = opts.fault_rate
         self._write_state()
         return self.info
+
+    def _inject_faults(self, rate: float) -> None:
+        """From now on the functions' AWS calls fail at `rate` (the queue poller, which stands in
+        for Lambda's event source, and setup calls made above keep their clients)."""
+        from liveops.local.faults import FaultInjector
+
+        self.faults = FaultInjector(rate=rate, seed=int.from_bytes(os.urandom(4), "big"))
+        aws.add_client_hook(self.faults.attach)
+        wiring.reset()
 
     def stop(self) -> None:
         if self.scheduler is not None:
@@ -142,6 +168,12 @@ class LocalStack:
             poller.stop()
         if self.moto is not None:
             self.moto.stop()
+        if self.faults is not None:
+            aws.remove_client_hook(self.faults.attach)
+        if self.fake_discord is not None:
+            self.fake_discord.stop()
+        if wiring.local_async_invoke is self.async_invoker:
+            wiring.local_async_invoke = None
         state = self.options.state_dir / "dev.json"
         if state.exists():
             try:
@@ -179,6 +211,13 @@ class LocalStack:
             Type="String",
             Overwrite=True,
         )
+        if self.options.fake_discord:  # the fake accepts any bot token; discord.com needs the real one
+            ssm.put_parameter(
+                Name=self.ctx.parameters.get("DiscordBotTokenParameterName") or "/liveops/discord/bot-token",
+                Value=LOCAL_BOT_TOKEN,
+                Type="SecureString",
+                Overwrite=True,
+            )
         return stored
 
     def _function_environment(self) -> dict[str, str]:
@@ -229,7 +268,11 @@ class LocalStack:
                 self.pollers.append(poller)
 
     def _start_gateway(self) -> None:
-        gateway = Gateway(http_routes(self.template), lambda fn, event: self.functions[fn].invoke(event))
+        gateway = Gateway(
+            http_routes(self.template),
+            lambda fn, event: self.functions[fn].invoke(event),
+            static={DASHBOARD_PREFIX: dashboard_handler(wiring.site_bucket)},  # the site bucket
+        )
         self.http = gateway.serve(self.options.host, self.options.port)
         self.http_thread = threading.Thread(target=self.http.serve_forever, name="gateway", daemon=True)
         self.http_thread.start()

@@ -139,6 +139,7 @@ class ThresholdSpec(StrictModel):
     suggested_actions: list[str] = Field(default_factory=list)
     notify: list[Literal["discord", "webhook"]] = Field(default_factory=lambda: ["discord"])  # type: ignore[arg-type]
     description: str | None = None
+    enabled: bool = True  # false: not evaluated (an API override can switch a config default off)
 
     @field_validator("value")
     @classmethod
@@ -410,11 +411,18 @@ def semantic_problems(config: AppConfig) -> list[Problem]:
         if threshold.id in seen_thresholds:
             problems.append(Problem(path=f"{path}.id", message=f"duplicate threshold id {threshold.id!r}"))
         seen_thresholds.add(threshold.id)
-        if threshold.metric not in metrics:
+        # thresholds may also count one event type (`events.<event_type>`), as the metrics API does
+        head, _, event_type = threshold.metric.partition(".")
+        if threshold.metric not in metrics and not (head == "events" and event_type in events):
             problems.append(Problem(path=f"{path}.metric", message=f"unknown metric {threshold.metric!r}"))
         for key in threshold.where:
             if key not in seen_dims:
                 problems.append(Problem(path=f"{path}.where.{key}", message=f"{key!r} is not a dimension"))
+        if len(threshold.where) > 1:
+            # rollups keep the total and each dimension alone: a figure has at most one dimension
+            problems.append(
+                Problem(path=f"{path}.where", message="a threshold may filter on one dimension at most")
+            )
         if "discord" in threshold.notify and config.discord.alerts_channel_id is None:
             problems.append(
                 Problem(path=f"{path}.notify", message="notify: discord needs discord.alerts_channel_id")

@@ -1,13 +1,14 @@
 """The embedded rollup engine: pyarrow + numpy over raw event rows (docs/rollups.md).
 
-Everything is vectorised: rows are reduced to integer group codes, sorted once per figure, and
-counts, sums, extremes, exact percentiles and distinct users are read off the sorted arrays.
+Raw tables are first reduced to the compact, deduplicated rows of the period (`prepare`); every
+figure is then vectorised over integer codes: counts by `np.bincount` on dense group codes,
+distinct users from sorted runs (`grouping.DistinctUsers`), and sums, extremes and exact
+percentiles from values sorted once per measure and then stably by group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,241 +16,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from liveops.models.app_config import AppConfig, CountFilter
+from liveops.rollups.columns import Codes, TableValues
+from liveops.rollups.grouping import (
+    DistinctUsers,
+    Tuples,
+    dense_code,
+    distinct_counts,
+    quantiles,
+    stable_order,
+)
+from liveops.rollups.prepare import Rows, prepare, release_freed_memory
 from liveops.rollups.schema import (
     EXPERIMENT_DAILY,
     FUNNEL_DAILY,
     KPI_DAILY,
-    NONE_VALUE,
     ROLLUP,
     SPAN_DAILY,
     TOTAL,
+    TS,
 )
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 QUANTILES = (0.5, 0.95, 0.99)
-
-
-# ---------------------------------------------------------------------------- row preparation
-def dedupe(raw: pa.Table) -> pa.Table:
-    """One row per event_id: the copy with the smallest (received_at, batch_id)."""
-    if raw.num_rows == 0:
-        return raw
-    codes = pc.dictionary_encode(raw["event_id"]).combine_chunks().indices.to_numpy()
-    counts = np.bincount(codes)
-    repeated = np.flatnonzero(counts[codes] > 1)
-    if len(repeated) == 0:
-        return raw
-    received = raw["received_at"].cast(pa.int64()).to_numpy()
-    batch = pc.dictionary_encode(raw["batch_id"].fill_null("")).combine_chunks()
-    # order batch ids by their text so that ties are broken the same way SQL would
-    batch_rank = np.argsort(np.argsort(batch.dictionary.to_numpy(zero_copy_only=False)))
-    batch_codes = batch_rank[batch.indices.to_numpy()]
-    sub = repeated[np.lexsort((batch_codes[repeated], received[repeated], codes[repeated]))]
-    _, first = np.unique(codes[sub], return_index=True)
-    drop = np.setdiff1d(repeated, sub[first], assume_unique=True)
-    keep = np.ones(raw.num_rows, dtype=bool)
-    keep[drop] = False
-    return raw.filter(pa.array(keep))
-
-
-def identity_codes(raw: pa.Table) -> np.ndarray:
-    """One integer per identity (user_hash, else 'session:' + session_id; docs/rollups.md) without
-    building millions of strings: user hashes and sessions are encoded apart (a hex user hash is
-    never a 'session:...' text, so the two code ranges cannot mean the same identity)."""
-    users = Encoded.of(raw["user_hash"].fill_null(""))
-    has_user = pc.is_valid(raw["user_hash"]).to_numpy(zero_copy_only=False)
-    sessions = Encoded.of(raw["session_id"].fill_null(""))
-    return np.where(has_user, users.codes, len(users.labels) + sessions.codes)
-
-
-def lookup(raw: pa.Table, column: str, key: str) -> pa.Array:
-    return pc.map_lookup(raw[column], pa.scalar(key), "first").combine_chunks()
-
-
-def dimension_values(raw: pa.Table, config: AppConfig) -> dict[str, pa.Array]:
-    values: dict[str, pa.Array] = {}
-    for dim in config.dimension_specs():
-        if dim.source.startswith("payload."):
-            field = dim.source.removeprefix("payload.")
-            types = {spec.fields[field].type for spec in config.events.values() if field in spec.fields}
-            # a map lookup costs seconds on millions of rows: look only where the field can be
-            texts = lookup(raw, "attrs", field) if "string" in types or not types else None
-            ints = (
-                pc.cast(pc.cast(lookup(raw, "nums", field), pa.int64(), safe=False), pa.string())
-                if types - {"string"} or not types
-                else None
-            )
-            column = texts if ints is None else ints if texts is None else pc.coalesce(texts, ints)
-        else:
-            column = raw[dim.source].combine_chunks()
-        values[dim.name] = pc.fill_null(column, NONE_VALUE)
-    return values
-
-
-Lookups = dict[tuple[str, str], pa.Array]
-
-
-def cached_lookup(raw: pa.Table, column: str, key: str, cache: Lookups | None) -> pa.Array:
-    """A map lookup costs seconds on millions of rows: figures sharing a field share the lookup."""
-    if cache is None:
-        return lookup(raw, column, key)
-    if (column, key) not in cache:
-        cache[(column, key)] = lookup(raw, column, key)
-    return cache[(column, key)]
-
-
-def where_mask(raw: pa.Table, where: dict[str, Any], cache: Lookups | None = None) -> pa.Array:
-    mask = pa.array(np.ones(raw.num_rows, dtype=bool))
-    for key, expected in where.items():
-        if isinstance(expected, str):
-            hit = pc.equal(cached_lookup(raw, "attrs", key, cache), pa.scalar(expected))
-        else:
-            hit = pc.equal(cached_lookup(raw, "nums", key, cache), pa.scalar(float(expected)))
-        mask = pc.and_(mask, pc.fill_null(hit, False))
-    return mask
-
-
-def filter_mask(raw: pa.Table, flt: CountFilter, cache: Lookups | None = None) -> pa.Array:
-    return pc.and_(pc.equal(raw["event_type"], pa.scalar(flt.event)), where_mask(raw, flt.where, cache))
-
-
-# ---------------------------------------------------------------------------- grouped statistics
-@dataclass
-class Encoded:
-    """A string column as integer codes plus its dictionary."""
-
-    codes: np.ndarray
-    labels: np.ndarray
-
-    @classmethod
-    def of(cls, column: pa.Array | pa.ChunkedArray) -> Encoded:
-        encoded = (
-            pc.dictionary_encode(column).combine_chunks()
-            if isinstance(column, pa.ChunkedArray)
-            else pc.dictionary_encode(column)
-        )
-        return cls(
-            encoded.indices.to_numpy().astype(np.int64), encoded.dictionary.to_numpy(zero_copy_only=False)
-        )
-
-    @classmethod
-    def constant(cls, rows: int, label: str) -> Encoded:
-        return cls(np.zeros(rows, dtype=np.int64), np.array([label], dtype=object))
-
-
-@dataclass
-class Groups:
-    """Rows sorted by group; `starts` index the first row of each group in `order`."""
-
-    codes: np.ndarray  # one code per group
-    order: np.ndarray  # row indices sorted by (code, value)
-    starts: np.ndarray
-    counts: np.ndarray
-
-
-def group(codes: np.ndarray, values: np.ndarray | None = None) -> Groups:
-    order = np.lexsort((values, codes)) if values is not None else np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    starts = (
-        np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-        if len(order)
-        else np.zeros(0, dtype=np.int64)
-    )
-    counts = np.diff(np.r_[starts, len(order)])
-    return Groups(sorted_codes[starts], order, starts, counts)
-
-
-def group_ranked(codes: np.ndarray, ranks: np.ndarray) -> Groups:
-    """Like group(codes, values) when `ranks` are the values' ranks (unique, 0..n-1): one sort of
-    an integer key instead of a two-key lexsort."""
-    order = np.argsort(codes * len(ranks) + ranks)
-    sorted_codes = codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    counts = np.diff(np.r_[starts, len(order)])
-    return Groups(sorted_codes[starts], order, starts, counts)
-
-
-def distinct_per_group(codes: np.ndarray, ident: np.ndarray, group_codes: np.ndarray) -> np.ndarray:
-    """Distinct identities per group code, aligned with `group_codes` (sorted, unique)."""
-    if len(codes) == 0:
-        return np.zeros(len(group_codes), dtype=np.int64)
-    width = int(ident.max()) + 1
-    # sort + adjacent difference: much faster than np.unique's hashing on millions of pairs
-    pairs = np.sort(codes * width + ident)
-    first = np.empty(len(pairs), dtype=bool)
-    first[0] = True
-    np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
-    pair_groups = pairs[first] // width
-    out = np.zeros(len(group_codes), dtype=np.int64)
-    boundaries = np.flatnonzero(np.r_[True, pair_groups[1:] != pair_groups[:-1]])
-    per = np.diff(np.r_[boundaries, len(pair_groups)])
-    out[np.searchsorted(group_codes, pair_groups[boundaries])] = per
-    return out
-
-
-def quantiles(sorted_values: np.ndarray, starts: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
-    """Exact quantile per group by linear interpolation between closest ranks."""
-    pos = (counts - 1) * q
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.ceil(pos).astype(np.int64)
-    low, high = sorted_values[starts + lo], sorted_values[starts + hi]
-    return low + (high - low) * (pos - lo)
-
-
-@dataclass
-class Keys:
-    """The grouping of one figure: time bucket, name and one grouping set."""
-
-    bucket: np.ndarray  # bucket index per row (into `buckets`)
-    buckets: np.ndarray  # bucket start, ms
-    name: Encoded
-    dim_name: str
-    dim: Encoded
-
-    def codes(self) -> np.ndarray:
-        return (self.bucket * len(self.name.labels) + self.name.codes) * len(self.dim.labels) + self.dim.codes
-
-    def decode(self, codes: np.ndarray) -> dict[str, Any]:
-        dim_code = codes % len(self.dim.labels)
-        rest = codes // len(self.dim.labels)
-        return {
-            "ts": pa.array(self.buckets[rest // len(self.name.labels)], pa.int64()).cast(
-                ROLLUP.field("ts").type
-            ),
-            "name": pa.array(self.name.labels[rest % len(self.name.labels)], pa.string()),
-            "dim_name": pa.array([self.dim_name] * len(codes), pa.string()),
-            "dim_value": pa.array(self.dim.labels[dim_code], pa.string()),
-        }
-
-
-class Prepared:
-    """Deduplicated rows of one period with everything the figures share, computed once."""
-
-    def __init__(self, raw: pa.Table, config: AppConfig, granularity_ms: int) -> None:
-        self.raw = dedupe(raw)
-        self.config = config
-        rows = self.raw.num_rows
-        times = self.raw["event_time"].cast(pa.int64()).to_numpy() if rows else np.zeros(0, np.int64)
-        self.times = times
-        starts = times - times % granularity_ms
-        self.buckets, self.bucket = np.unique(starts, return_inverse=True)
-        self.ident = identity_codes(self.raw) if rows else np.zeros(0, np.int64)
-        self.dims = (
-            {name: Encoded.of(col) for name, col in dimension_values(self.raw, config).items()}
-            if rows
-            else {}
-        )
-        self.event_type = Encoded.of(self.raw["event_type"]) if rows else Encoded.constant(0, "")
-        self.lookups: Lookups = {}
-
-    def grouping_sets(self, rows: np.ndarray) -> Iterable[tuple[str, Encoded]]:
-        yield TOTAL, Encoded.constant(len(rows), TOTAL)
-        for name, encoded in self.dims.items():
-            yield name, Encoded(encoded.codes[rows], encoded.labels)
-
-    def keys(self, rows: np.ndarray, name: Encoded, dim_name: str, dim: Encoded) -> Keys:
-        return Keys(self.bucket[rows], self.buckets, name, dim_name, dim)
 
 
 def _table(parts: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -261,100 +50,231 @@ def _table(parts: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
+def _repeat(text: str, count: int) -> pa.Array:
+    return pa.repeat(pa.scalar(text, pa.string()), count)
+
+
+def _timestamps(ms: np.ndarray) -> pa.Array:
+    return pa.array(ms, pa.int64()).cast(TS)
+
+
 # ---------------------------------------------------------------------------- rollup_hourly / _daily
-def _events_parts(p: Prepared) -> list[dict[str, Any]]:
+class Period:
+    """The rows of a period bucketed by one granularity, with the grouping sets of the figures."""
+
+    def __init__(
+        self, rows: Rows, config: AppConfig, granularity_ms: int, finer: Period | None = None
+    ) -> None:
+        self.rows = rows
+        self.config = config
+        self.granularity = granularity_ms
+        first = int(rows.times.min())
+        self._base = first - first % granularity_ms
+        index = (rows.times - self._base) // granularity_ms
+        present = np.flatnonzero(np.bincount(index))
+        self._renumber = np.zeros(int(index.max()) + 1, dtype=np.int64)
+        self._renumber[present] = np.arange(len(present))
+        self.bucket = self._renumber[index]
+        self.starts = self._base + present * granularity_ms  # bucket start, ms
+        self.buckets = len(present)
+        self.sets: list[tuple[str, Codes]] = [(TOTAL, Codes.constant(rows.count, TOTAL)), *rows.dims.items()]
+        types = rows.event_type
+        self.type_counts = np.bincount(types.codes, minlength=len(types.labels))
+        if finer is not None and granularity_ms % finer.granularity == 0:  # buckets nest
+            tuples = finer.tuples.rebucketed(self.bucket_of(finer.starts), self.buckets)
+        else:
+            tuples = self._tuples(None, (types.codes, len(types.labels)))
+        self.tuples = tuples
+        self.users = DistinctUsers(tuples, list(rows.dims))
+        self._subset_users: list[tuple[np.ndarray, DistinctUsers]] = []
+
+    def bucket_of(self, ms: np.ndarray) -> np.ndarray:
+        return self._renumber[(ms - self._base) // self.granularity]
+
+    def _tuples(self, rows: np.ndarray | None, types: tuple[np.ndarray, int]) -> Tuples:
+        """Over `rows` (all rows if None); `types` are already those rows' type codes."""
+
+        index = None if rows is None else rows.astype(np.intp)  # converted once, not per gather
+
+        def at(codes: np.ndarray) -> np.ndarray:
+            return codes if index is None else codes[index]
+
+        return Tuples(
+            [
+                (at(self.bucket), self.buckets),
+                (at(self.rows.ident), int(self.rows.ident.max()) + 1),
+                types,
+                *((at(dim.codes), len(dim.labels)) for dim in self.rows.dims.values()),
+            ]
+        )
+
+    def users_of(self, rows: np.ndarray, event: str) -> dict[str, np.ndarray]:
+        """Distinct users per (bucket, value) of every set over `rows` (ascending, all of type `event`)."""
+        code = self.rows.event_type.code_of(event)
+        if len(code) and len(rows) == self.type_counts[code[0]]:  # every row of the type
+            return {name: self.users.of_type(name, int(code[0])) for name, _ in self.sets}
+        users = next((u for known, u in self._subset_users if np.array_equal(known, rows)), None)
+        if users is None:  # figures often share their rows: compute once
+            users = DistinctUsers(
+                self._tuples(rows, (np.zeros(len(rows), np.int64), 1)), list(self.rows.dims)
+            )
+            self._subset_users.append((rows, users))
+        return {name: users.of_type(name, 0) for name, _ in self.sets}
+
+    def keys(self, codes: np.ndarray, dim_name: str, dim: Codes) -> dict[str, Any]:
+        """ts, dim_name and dim_value of group codes `bucket * values + value`."""
+        values = len(dim.labels)
+        return {
+            "ts": _timestamps(self.starts[codes // values]),
+            "dim_name": _repeat(dim_name, len(codes)),
+            "dim_value": dim.labels.take(pa.array(codes % values)),
+        }
+
+
+def _events_parts(p: Period) -> list[dict[str, Any]]:
     parts = []
-    every = np.arange(p.raw.num_rows)
-    for name in (p.event_type, Encoded.constant(len(every), TOTAL)):
-        for dim_name, dim in p.grouping_sets(every):
-            keys = p.keys(every, name, dim_name, dim)
-            codes = keys.codes()
-            counts = np.bincount(codes)  # counting, no sort: the code space is small
-            group_codes = np.flatnonzero(counts)
+    types = p.rows.event_type
+    type_card = len(types.labels)
+    for dim_name, dim in p.sets:
+        values = len(dim.labels)
+        shape = (p.buckets, type_card, values)
+        codes = dense_code([(p.bucket, p.buckets), (types.codes, type_card), (dim.codes, values)])
+        n = np.bincount(codes, minlength=int(np.prod(shape))).reshape(shape)
+        for type_code in range(type_card):
+            counts = n[:, type_code, :].ravel()
+            groups = np.flatnonzero(counts)
             parts.append(
                 {
-                    **keys.decode(group_codes),
-                    "kind": pa.array(["events"] * len(group_codes)),
-                    "n": counts[group_codes],
-                    "users": distinct_per_group(codes, p.ident, group_codes),
+                    **p.keys(groups, dim_name, dim),
+                    "kind": _repeat("events", len(groups)),
+                    "name": _repeat(types.labels[type_code].as_py(), len(groups)),
+                    "n": counts[groups],
+                    "users": p.users.of_type(dim_name, type_code)[groups],
                 }
             )
+        counts = n.sum(axis=1).ravel()
+        groups = np.flatnonzero(counts)
+        parts.append(
+            {
+                **p.keys(groups, dim_name, dim),
+                "kind": _repeat("events", len(groups)),
+                "name": _repeat(TOTAL, len(groups)),
+                "n": counts[groups],
+                "users": p.users.any_type[dim_name].ravel()[groups],
+            }
+        )
     return parts
 
 
-def _measure_parts(p: Prepared) -> list[dict[str, Any]]:
+def _measure_parts(p: Period) -> list[dict[str, Any]]:
     parts = []
-    for measure_name, measure in p.config.measures.items():
-        values = cached_lookup(p.raw, "nums", measure.field, p.lookups)
-        mask = pc.and_(
-            filter_mask(p.raw, CountFilter(event=measure.event, where=measure.where), p.lookups),
-            pc.is_valid(values),
-        )
-        rows = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
-        if len(rows) == 0:
+    for name, measure in p.config.measures.items():
+        sample = p.rows.measures[name]
+        if len(sample.rows) == 0:
             continue
-        vals = values.to_numpy(zero_copy_only=False)[rows].astype(np.float64)
-        # rank the values once; each grouping set then sorts one packed (group, rank) integer key
-        ranks = np.empty(len(vals), dtype=np.int64)
-        ranks[np.argsort(vals, kind="stable")] = np.arange(len(vals))
-        name = Encoded.constant(len(rows), measure_name)
-        for dim_name, dim in p.grouping_sets(rows):
-            keys = p.keys(rows, name, dim_name, dim)
-            codes = keys.codes()
-            groups = group_ranked(codes, ranks)
-            ordered = vals[groups.order]
+        users = p.users_of(sample.rows, measure.event)
+        # the values are sorted once (prepare); a stable sort by group keeps them sorted within it
+        values = sample.by_value
+        bucket = sample.by_value_codes(p.bucket)
+        for dim_name, dim in p.sets:
+            card = p.buckets * len(dim.labels)
+            codes = dense_code([(bucket, p.buckets), (sample.by_value_codes(dim.codes), len(dim.labels))])
+            ordered = values[stable_order(codes, card)] if card > 1 else values
+            counts = np.bincount(codes, minlength=card)
+            groups = np.flatnonzero(counts)
+            n = counts[groups]
+            starts = np.cumsum(n) - n
             part = {
-                **keys.decode(groups.codes),
-                "kind": pa.array(["measure"] * len(groups.codes)),
-                "n": groups.counts,
-                "num": np.add.reduceat(ordered, groups.starts),
-                "min": ordered[groups.starts],
-                "max": ordered[groups.starts + groups.counts - 1],
-                "users": distinct_per_group(codes, p.ident[rows], groups.codes),
+                **p.keys(groups, dim_name, dim),
+                "kind": _repeat("measure", len(groups)),
+                "name": _repeat(name, len(groups)),
+                "n": n,
+                "num": np.add.reduceat(ordered, starts),
+                "min": ordered[starts],
+                "max": ordered[starts + n - 1],
+                "users": users[dim_name][groups],
             }
             for q, column in zip(QUANTILES, ("p50", "p95", "p99"), strict=True):
-                part[column] = quantiles(ordered, groups.starts, groups.counts, q)
+                part[column] = quantiles(ordered, starts, n, q)
             parts.append(part)
     return parts
 
 
-def _kpi_parts(p: Prepared) -> list[dict[str, Any]]:
+def _kpi_parts(p: Period) -> list[dict[str, Any]]:
     parts = []
-    for kpi_name, kpi in p.config.kpis.items():
-        den = pc.fill_null(filter_mask(p.raw, kpi.denominator, p.lookups), False).to_numpy(
-            zero_copy_only=False
-        )
-        num = pc.fill_null(filter_mask(p.raw, kpi.numerator, p.lookups), False).to_numpy(zero_copy_only=False)
+    for name, kpi in p.config.kpis.items():
+        den, num = p.rows.kpis[name]
         rows = np.flatnonzero(den | num)
         if len(rows) == 0:
             continue
-        name = Encoded.constant(len(rows), kpi_name)
-        for dim_name, dim in p.grouping_sets(rows):
-            keys = p.keys(rows, name, dim_name, dim)
-            codes = keys.codes()
-            den_rows = den[rows]
-            den_counts = np.bincount(codes, weights=den_rows)
-            num_counts = np.bincount(codes, weights=num[rows], minlength=len(den_counts))
-            group_codes = np.flatnonzero(np.bincount(codes))
-            users = distinct_per_group(codes[den_rows], p.ident[rows][den_rows], group_codes)
+        den_rows, num_rows = den[rows], num[rows]
+        users = p.users_of(np.flatnonzero(den), kpi.denominator.event)
+        for dim_name, dim in p.sets:
+            card = p.buckets * len(dim.labels)
+            codes = dense_code([(p.bucket[rows], p.buckets), (dim.codes[rows], len(dim.labels))])
+            den_counts = np.bincount(codes, weights=den_rows, minlength=card)
+            num_counts = np.bincount(codes, weights=num_rows, minlength=card)
+            groups = np.flatnonzero(np.bincount(codes, minlength=card))
             parts.append(
                 {
-                    **keys.decode(group_codes),
-                    "kind": pa.array(["kpi"] * len(group_codes)),
-                    "n": den_counts[group_codes].astype(np.int64),
-                    "num": num_counts[group_codes].astype(np.float64),
-                    "users": users,
+                    **p.keys(groups, dim_name, dim),
+                    "kind": _repeat("kpi", len(groups)),
+                    "name": _repeat(name, len(groups)),
+                    "n": den_counts[groups].astype(np.int64),
+                    "num": num_counts[groups].astype(np.float64),
+                    "users": users[dim_name][groups],
                 }
             )
     return parts
 
 
+def rollup_rows(rows: Rows, config: AppConfig, granularity_ms: int, finer: Period | None = None) -> pa.Table:
+    """rollup_hourly (granularity HOUR_MS) or rollup_daily (DAY_MS) rows of prepared rows."""
+    return _rollup_period(Period(rows, config, granularity_ms, finer)) if rows.count else ROLLUP.empty_table()
+
+
+def _rollup_period(p: Period) -> pa.Table:
+    return _table(_events_parts(p) + _measure_parts(p) + _kpi_parts(p), ROLLUP)
+
+
+def rollups(
+    tables: Iterable[pa.Table], config: AppConfig, granularities: Sequence[int]
+) -> dict[int, pa.Table]:
+    """The rollups of several granularities over the same raw tables (e.g. one per lake file),
+    read and deduplicated once; a coarser granularity starts from a finer one's distinct users."""
+    rows = prepare(tables, config)
+    if rows.count == 0:
+        return {granularity: ROLLUP.empty_table() for granularity in granularities}
+    out: dict[int, pa.Table] = {}
+    finer: Period | None = None
+    for granularity in sorted(granularities):
+        finer = Period(rows, config, granularity, finer)
+        out[granularity] = _rollup_period(finer)
+        release_freed_memory()
+    return out
+
+
 def rollup(raw: pa.Table, config: AppConfig, granularity_ms: int) -> pa.Table:
     """rollup_hourly (granularity HOUR_MS) or rollup_daily (DAY_MS) rows of the given raw rows."""
-    p = Prepared(raw, config, granularity_ms)
-    if p.raw.num_rows == 0:
-        return ROLLUP.empty_table()
-    return _table(_events_parts(p) + _measure_parts(p) + _kpi_parts(p), ROLLUP)
+    return rollups([raw], config, [granularity_ms])[granularity_ms]
+
+
+# ---------------------------------------------------------------------------- the other daily tables
+class Deduped:
+    """The deduplicated raw table of a period, with its identities and dimension values."""
+
+    def __init__(self, raw: pa.Table, config: AppConfig) -> None:
+        self.rows = prepare([raw], config, figures=False)
+        self.table = raw if self.rows.kept.all() else raw.filter(pa.array(self.rows.kept))
+        self.values = TableValues(self.table)
+        self.times = self.rows.times
+        self.ident = self.rows.ident
+        self.idents = int(self.ident.max()) + 1 if len(self.ident) else 0
+
+    def grouping_sets(self, rows: np.ndarray) -> Iterable[tuple[str, Codes]]:
+        yield TOTAL, Codes.constant(len(rows), TOTAL)
+        for name, dim in self.rows.dims.items():
+            yield name, Codes(dim.codes[rows], dim.labels)
 
 
 def kpi_daily(daily: pa.Table) -> pa.Table:
@@ -379,9 +299,9 @@ def kpi_daily(daily: pa.Table) -> pa.Table:
 
 
 # ---------------------------------------------------------------------------- span_daily
-def _key_values(raw: pa.Table, key: str) -> pa.Array:
-    as_int = pc.cast(pc.cast(lookup(raw, "nums", key), pa.int64(), safe=False), pa.string())
-    return pc.coalesce(lookup(raw, "attrs", key), as_int)
+def _key_values(values: TableValues, key: str) -> pa.Array:
+    as_int = pc.cast(pc.cast(values.flat("nums").lookup(key), pa.int64(), safe=False), pa.string())
+    return pc.coalesce(values.flat("attrs").lookup(key), as_int)
 
 
 def _earliest_per_code(
@@ -400,43 +320,47 @@ def _event_id_rank(raw: pa.Table) -> np.ndarray:
 
 
 def _stats_parts(
-    p: Prepared, rows: np.ndarray, values: np.ndarray, label: str, day_ms: int
+    p: Deduped, rows: np.ndarray, values: np.ndarray, label: str, day_ms: int
 ) -> list[dict[str, Any]]:
     """n/avg/min/max/percentiles/users of `values` (one per row of `rows`), per grouping set, one day."""
     parts = []
-    name = Encoded.constant(len(rows), label)
-    single_bucket = np.zeros(len(rows), dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    rows, values = rows[order], values[order]
     for dim_name, dim in p.grouping_sets(rows):
-        keys = Keys(single_bucket, np.array([day_ms]), name, dim_name, dim)
-        codes = keys.codes()
-        groups = group(codes, values)
-        ordered = values[groups.order]
-        sums = np.add.reduceat(ordered, groups.starts)
+        card = len(dim.labels)
+        ordered = values[stable_order(dim.codes, card)]
+        counts = np.bincount(dim.codes, minlength=card)
+        groups = np.flatnonzero(counts)
+        n = counts[groups]
+        starts = np.cumsum(n) - n
+        users = distinct_counts((dim.codes, card), (p.ident[rows], p.idents))
         part = {
-            **keys.decode(groups.codes),
-            "n": groups.counts,
-            "avg": sums / groups.counts,
-            "min": ordered[groups.starts],
-            "max": ordered[groups.starts + groups.counts - 1],
-            "users": distinct_per_group(codes, p.ident[rows], groups.codes),
+            "ts": _timestamps(np.full(len(groups), day_ms)),
+            "span": _repeat(label, len(groups)),
+            "dim_name": _repeat(dim_name, len(groups)),
+            "dim_value": dim.labels.take(pa.array(groups)),
+            "n": n,
+            "avg": np.add.reduceat(ordered, starts) / n,
+            "min": ordered[starts],
+            "max": ordered[starts + n - 1],
+            "users": users[groups],
         }
         for q, column in zip(QUANTILES, ("p50", "p95", "p99"), strict=True):
-            part[column] = quantiles(ordered, groups.starts, groups.counts, q)
-        part["span"] = part.pop("name")
+            part[column] = quantiles(ordered, starts, n, q)
         parts.append(part)
     return parts
 
 
 def span_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
     """Spans ending on the day starting at `day_ms`; `raw` must reach back max_minutes before it."""
-    p = Prepared(raw, config, DAY_MS)
-    if p.raw.num_rows == 0 or not config.spans:
+    p = Deduped(raw, config)
+    if p.table.num_rows == 0 or not config.spans:
         return SPAN_DAILY.empty_table()
-    tie = _event_id_rank(p.raw)
+    tie = _event_id_rank(p.table)
     parts: list[dict[str, Any]] = []
-    types = p.raw["event_type"]
+    types = p.table["event_type"]
     for span_name, span in config.spans.items():
-        keys = _key_values(p.raw, span.key)
+        keys = _key_values(p.values, span.key)
         has_key = pc.is_valid(keys)
         start_rows = np.flatnonzero(
             pc.and_(pc.equal(types, span.start), has_key).to_numpy(zero_copy_only=False)
@@ -444,7 +368,7 @@ def span_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
         end_rows = np.flatnonzero(pc.and_(pc.equal(types, span.end), has_key).to_numpy(zero_copy_only=False))
         if len(start_rows) == 0 or len(end_rows) == 0:
             continue
-        key_codes = Encoded.of(pc.fill_null(keys, "")).codes
+        key_codes = Codes.of(pc.fill_null(keys, "")).codes
         start_keys, first_start = _earliest_per_code(
             key_codes[start_rows], p.times[start_rows], tie[start_rows]
         )
@@ -478,14 +402,14 @@ def span_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
 # ---------------------------------------------------------------------------- funnel_daily
 def funnel_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
     """Units entering each funnel on the day at `day_ms`; `raw` must reach window_minutes past it."""
-    p = Prepared(raw, config, DAY_MS)
-    if p.raw.num_rows == 0 or not config.funnels:
+    p = Deduped(raw, config)
+    if p.table.num_rows == 0 or not config.funnels:
         return FUNNEL_DAILY.empty_table()
-    tie = _event_id_rank(p.raw)
-    types = p.raw["event_type"]
+    tie = _event_id_rank(p.table)
+    types = p.table["event_type"]
     parts: list[dict[str, Any]] = []
     for funnel_name, funnel in config.funnels.items():
-        unit = Encoded.of(p.raw["session_id"]).codes if funnel.by == "session" else p.ident
+        unit = Codes.of(p.table["session_id"]).codes if funnel.by == "session" else p.ident
         in_day = (p.times >= day_ms) & (p.times < day_ms + DAY_MS)
         first_rows = np.flatnonzero(pc.equal(types, funnel.steps[0]).to_numpy(zero_copy_only=False) & in_day)
         if len(first_rows) == 0:
@@ -520,7 +444,7 @@ def funnel_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
                         ),
                         "funnel": pa.array([funnel_name] * len(values), pa.string()),
                         "dim_name": pa.array([dim_name] * len(values), pa.string()),
-                        "dim_value": pa.array(dim.labels[values], pa.string()),
+                        "dim_value": dim.labels.take(pa.array(values)),
                         "step": pa.array(np.full(len(values), step_index), pa.int32()),
                         "step_name": pa.array([funnel.steps[step_index]] * len(values), pa.string()),
                         "units": counts,
@@ -531,46 +455,39 @@ def funnel_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
 
 # ---------------------------------------------------------------------------- experiment_daily
 def _user_metric(
-    raw: pa.Table, config: AppConfig, metric: str, users: int, slot: np.ndarray
+    values: TableValues, config: AppConfig, metric: str, users: int, slot: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) per user for one experiment metric; `slot` maps each row to its user's index."""
     x = np.zeros(users)
     y = np.zeros(users)
     if metric in config.kpis:
         kpi = config.kpis[metric]
-        num = pc.fill_null(filter_mask(raw, kpi.numerator), False).to_numpy(zero_copy_only=False)
-        den = pc.fill_null(filter_mask(raw, kpi.denominator), False).to_numpy(zero_copy_only=False)
-        np.add.at(x, slot, num.astype(np.float64))
-        np.add.at(y, slot, den.astype(np.float64))
+        np.add.at(x, slot, values.matches(kpi.numerator).astype(np.float64))
+        np.add.at(y, slot, values.matches(kpi.denominator).astype(np.float64))
         return x, y
     if metric == "events.count":
         np.add.at(x, slot, 1.0)
         return x, np.ones(users)
     measure_name, agg = metric.rsplit(".", 1)
     measure = config.measures[measure_name]
-    values = lookup(raw, "nums", measure.field)
-    mask = pc.fill_null(
-        pc.and_(filter_mask(raw, CountFilter(event=measure.event, where=measure.where)), pc.is_valid(values)),
-        False,
-    ).to_numpy(zero_copy_only=False)
-    vals = np.nan_to_num(values.to_numpy(zero_copy_only=False).astype(np.float64))
+    rows, numbers = values.measure(measure.event, measure.where, measure.field)
     if agg == "sum":
-        np.add.at(x, slot[mask], vals[mask])
+        np.add.at(x, slot[rows], numbers)
         return x, np.ones(users)
     counts = np.zeros(users)
-    np.add.at(counts, slot[mask], 1.0)
+    np.add.at(counts, slot[rows], 1.0)
     if agg == "count":
         return counts, np.ones(users)
-    np.add.at(x, slot[mask], vals[mask])  # avg: a ratio of sums per user
+    np.add.at(x, slot[rows], numbers)  # avg: a ratio of sums per user
     return x, counts
 
 
 def experiment_daily(raw: pa.Table, config: AppConfig, day_ms: int, assignments: pa.Table) -> pa.Table:
     """Per-variant sufficient statistics of the day's active assigned users."""
-    p = Prepared(raw, config, DAY_MS)
-    if p.raw.num_rows == 0 or assignments.num_rows == 0 or not config.experiments.metrics:
+    p = Deduped(raw, config)
+    if p.table.num_rows == 0 or assignments.num_rows == 0 or not config.experiments.metrics:
         return EXPERIMENT_DAILY.empty_table()
-    user_hash = p.raw["user_hash"].combine_chunks()
+    user_hash = p.table["user_hash"].combine_chunks()
     # one variant per user and experiment: the earliest assignment (a repeated export row counts once)
     ordered = assignments.sort_by(
         [
@@ -593,13 +510,14 @@ def experiment_daily(raw: pa.Table, config: AppConfig, day_ms: int, assignments:
     rows = np.flatnonzero(member)
     if len(rows) == 0:
         return EXPERIMENT_DAILY.empty_table()
-    active = p.raw.take(pa.array(rows))
-    users = Encoded.of(active["user_hash"])
+    active = p.table.take(pa.array(rows))
+    users = Codes.of(active["user_hash"])
+    active_values = TableValues(active)
     parts: list[dict[str, Any]] = []
     for metric in config.experiments.metrics:
-        x, y = _user_metric(active, config, metric, len(users.labels), users.codes)
+        x, y = _user_metric(active_values, config, metric, len(users.labels), users.codes)
         counted = y > 0
-        labels = pa.array(users.labels[counted], pa.string())
+        labels = users.labels.filter(pa.array(counted))
         per_user = pa.table({"user_hash": labels, "x": x[counted], "y": y[counted]})
         joined = per_user.join(unique_assignments, "user_hash")
         if joined.num_rows == 0:

@@ -75,6 +75,11 @@ def authorize(tokens: TokenLookup, authorization: str | None, needed: Role) -> T
     if record is None or not record.active:
         # one message for unknown and revoked tokens: the answer reveals nothing about either
         raise Unauthorized("invalid token", headers=CHALLENGE)
+    return check_role(record, needed)
+
+
+def check_role(record: TokenRecord, needed: Role) -> TokenRecord:
+    """The record when its role may call a route needing `needed`; else 403."""
     if not role_allows(record.role, needed):
         raise Forbidden(f"this route needs the {needed} role; the token's role is {record.role}")
     return record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -72,3 +73,69 @@ class AssignmentsStore:
             if "LastEvaluatedKey" not in page:
                 return rows
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ---- retention: the assignments of a finished experiment are deleted once past retention
+    def _items(self, app_id: str, experiment_id: str) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"{app_id}#{experiment_id}"}},
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def usage(self, app_id: str, experiment_id: str) -> tuple[int, int]:
+        """(items, approximate bytes) stored for an experiment."""
+        items = size = 0
+        for item in self._items(app_id, experiment_id):
+            items += 1
+            size += item_size(item)
+        return items, size
+
+    def set_expiry(self, app_id: str, experiment_id: str, expires_at: int) -> int:
+        """Give every assignment of a finished experiment the TTL `expires_at` (epoch seconds);
+        items that have it already are left alone. Returns how many changed."""
+        changed = 0
+        for item in self._items(app_id, experiment_id):
+            if item.get("expires_at", {}).get("N") == str(expires_at):
+                continue
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="SET expires_at = :at",
+                ConditionExpression="attribute_exists(pk)",  # never recreate a deleted item
+                ExpressionAttributeValues={":at": {"N": str(expires_at)}},
+            )
+            changed += 1
+        return changed
+
+    def prune(self, app_id: str, experiment_id: str, dry_run: bool) -> tuple[int, int]:
+        """Delete every assignment of an experiment: (items, approximate bytes); nothing changes
+        with dry_run."""
+        keys: list[dict[str, Any]] = []
+        size = 0
+        for item in self._items(app_id, experiment_id):
+            keys.append({"pk": item["pk"], "sk": item["sk"]})
+            size += item_size(item)
+        if not dry_run:
+            for start in range(0, len(keys), 25):  # BatchWriteItem takes at most 25 requests
+                pending: dict[str, Any] = {
+                    self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
+                }
+                for attempt in range(10):
+                    pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                    if not pending:
+                        break
+                    time.sleep(min(0.05 * 2**attempt, 2.0))  # throttled: back off, then retry the rest
+                else:
+                    raise RuntimeError(f"DynamoDB kept refusing deletes of {experiment_id!r}; retry later")
+        return len(keys), size
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """Approximate DynamoDB size of an item: attribute names plus their values' text."""
+    return sum(len(name) + len(str(next(iter(value.values())))) for name, value in item.items())

@@ -1,4 +1,5 @@
-"""Glue Data Catalog adapter: registers lake partitions so that Athena sees new data at once."""
+"""Glue Data Catalog adapter: registers lake partitions so that Athena sees new data at once, and
+deregisters those the retention job deletes."""
 
 from __future__ import annotations
 
@@ -41,3 +42,33 @@ class PartitionCatalog:
                         f"partition {error.get('PartitionValues')}: {error.get('ErrorDetail')}"
                     )
             self._known.update(tuple(values) for values, _ in chunk)
+
+    def partitions(self, expression: str) -> list[list[str]]:
+        """Values of the registered partitions matching a Glue filter expression."""
+        found: list[list[str]] = []
+        paginator = self._glue.get_paginator("get_partitions")
+        pages = paginator.paginate(
+            DatabaseName=self._database,
+            TableName=self._table,
+            Expression=expression,
+            ExcludeColumnSchema=True,
+        )
+        for page in pages:
+            found += [list(partition["Values"]) for partition in page.get("Partitions", [])]
+        return found
+
+    def delete(self, partitions: list[list[str]]) -> None:
+        """Deregister partitions by their values; absent ones are fine, other errors raise."""
+        for start in range(0, len(partitions), 25):  # BatchDeletePartition takes at most 25
+            chunk = partitions[start : start + 25]
+            result = self._glue.batch_delete_partition(
+                DatabaseName=self._database,
+                TableName=self._table,
+                PartitionsToDelete=[{"Values": values} for values in chunk],
+            )
+            for error in result.get("Errors", []):
+                if error.get("ErrorDetail", {}).get("ErrorCode") != "EntityNotFoundException":
+                    raise RuntimeError(
+                        f"partition {error.get('PartitionValues')}: {error.get('ErrorDetail')}"
+                    )
+            self._known.difference_update(tuple(values) for values in chunk)

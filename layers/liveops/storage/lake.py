@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -65,13 +67,63 @@ class RawEventsReader:
             found += [obj["Key"] for obj in page.get("Contents", []) if obj["Key"].endswith(".parquet")]
         return sorted(found)
 
+    def _body(self, key: str) -> io.BytesIO:
+        return io.BytesIO(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+
     def _read(self, key: str) -> pa.Table:
-        body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        return pq.read_table(io.BytesIO(body)).cast(RAW_EVENTS_SCHEMA)
+        return pq.read_table(self._body(key)).cast(RAW_EVENTS_SCHEMA)
+
+    def _day_keys(self, pool: ThreadPoolExecutor, app_id: str, first: date, last: date) -> list[str]:
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        return [k for day_keys in pool.map(lambda d: self.keys(app_id, d), days) for k in day_keys]
 
     def read_days(self, app_id: str, first: date, last: date) -> pa.Table:
-        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
         with ThreadPoolExecutor(max_workers=self._readers) as pool:
-            keys = [k for day_keys in pool.map(lambda d: self.keys(app_id, d), days) for k in day_keys]
-            tables = list(pool.map(self._read, keys))
+            tables = list(pool.map(self._read, self._day_keys(pool, app_id, first, last)))
         return pa.concat_tables(tables) if tables else RAW_EVENTS_SCHEMA.empty_table()
+
+    def iter_days(self, app_id: str, first: date, last: date, columns: Sequence[str]) -> Iterator[pa.Table]:
+        """The days' files one table at a time (see `read_columns`), a few fetched ahead: downloads
+        overlap the caller's work while memory holds a few files, not days."""
+        with ThreadPoolExecutor(max_workers=self._readers) as pool:
+            keys = self._day_keys(pool, app_id, first, last)
+        yield from prefetch(lambda key: read_columns(self._body(key), columns), keys)
+
+
+# read as dictionaries: a repeated string then costs an index, and the rollups encode them anyway
+DICTIONARY_COLUMNS = (
+    "event_type",
+    "batch_id",
+    "session_id",
+    "user_hash",
+    "platform",
+    "client_version",
+    "content_version",
+    "nums.key_value.key",
+    "attrs.key_value.key",
+    "attrs.key_value.value",
+)
+
+
+def read_columns(source: Any, columns: Sequence[str]) -> pa.Table:
+    """Some columns of a raw events file, string columns dictionary-encoded."""
+    wanted = set(columns)
+    dictionary = [c for c in DICTIONARY_COLUMNS if c.split(".")[0] in wanted]
+    return pq.read_table(source, columns=list(columns), read_dictionary=dictionary)
+
+
+Source = TypeVar("Source")
+
+
+def prefetch(
+    read: Callable[[Source], pa.Table], sources: Iterable[Source], ahead: int = 1
+) -> Iterator[pa.Table]:
+    """`read(source)` of each source in order, up to `ahead` of them running in the background."""
+    with ThreadPoolExecutor(max_workers=ahead) as pool:
+        pending: deque[Future[pa.Table]] = deque()
+        for source in sources:
+            pending.append(pool.submit(read, source))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

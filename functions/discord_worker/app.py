@@ -1,0 +1,17 @@
+"""Lambda handler: discord-worker (async invoke from the Discord front, `{"interaction": {...}}`):
+finishes a deferred interaction and edits its original response."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from liveops.wiring import discord_worker
+
+logger = Logger(service="liveops")
+tracer = Tracer(service="liveops")
+
+
+@logger.inject_lambda_context(clear_state=True)
+# responses and interactions carry user ids and tokens: keep them out of X-Ray metadata
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict, context: LambdaContext) -> dict:
+    return discord_worker().handle(event["interaction"])

@@ -1,0 +1,304 @@
+"""The deduplicated rows of a period as compact numpy columns, built one raw table at a time.
+
+Each raw table (one lake file) is reduced to integer codes and the few values the figures need
+as soon as it is read, so memory holds tens of bytes per event instead of the raw table (the
+maps alone take hundreds). Dedupe by event_id waits until every table is in, because copies of
+an event may sit in different files: event ids are hashed per table, and only the rows whose
+hash repeats are compared by their text (docs/rollups.md, "Dedupe").
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from liveops.models.app_config import AppConfig
+from liveops.rollups.columns import Codes, TableValues
+
+# the raw columns the rollups read, apart from envelope dimensions (payload is never read)
+BASE_COLUMNS = (
+    "event_id",
+    "event_type",
+    "event_time",
+    "received_at",
+    "batch_id",
+    "session_id",
+    "user_hash",
+    "nums",
+    "attrs",
+)
+
+
+def columns_for(config: AppConfig) -> list[str]:
+    envelope = [d.source for d in config.dimension_specs() if not d.source.startswith("payload.")]
+    return [*BASE_COLUMNS, *dict.fromkeys(envelope)]
+
+
+# ---------------------------------------------------------------------------- dedupe
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hash_fixed_width(data: np.ndarray, count: int, width: int) -> np.ndarray:
+    """Hashes of `count` strings of `width` bytes laid end to end in `data` (uint8): each string is
+    read as 8-byte words through strided views, without copying; the last word overlaps the one
+    before when the width is no multiple of 8."""
+    h = np.full(count, width, dtype=np.uint64)
+    if width < 8:
+        words = [data[k::width].astype(np.uint64) for k in range(width)] if count else []
+    else:
+        starts = [*range(0, width - 7, 8), *([width - 8] if width % 8 else [])]
+        words = [np.ndarray((count,), "<u8", data, start, (width,)) for start in starts]
+    for word in words:
+        h *= _MIX
+        h += word
+        h ^= h >> np.uint64(31)
+    return h
+
+
+def hash_strings(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit hash per string. Equal strings get equal hashes; the rare unequal strings that
+    collide are told apart by `first_copies`, so the hash only has to be fast."""
+    array = _single_array(column)
+    if not pa.types.is_large_string(array.type):
+        array = array.cast(pa.string())
+    if array.null_count:
+        array = array.fill_null("")
+    lengths = pc.binary_length(array).to_numpy()
+    out = np.empty(len(array), dtype=np.uint64)
+    for width in np.unique(lengths):  # usually one: the ids of one client have one format
+        rows = None if lengths[0] == width and (lengths == width).all() else lengths == width
+        same = array if rows is None else array.filter(pa.array(rows))
+        offset_type = np.int64 if pa.types.is_large_string(same.type) else np.int32
+        offsets = np.frombuffer(same.buffers()[1], offset_type)[same.offset : same.offset + len(same) + 1]
+        data = np.frombuffer(same.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        hashes = _hash_fixed_width(data, len(same), int(width))
+        if rows is None:
+            out[:] = hashes
+        else:
+            out[rows] = hashes
+    return out
+
+
+class ShelvedStrings:
+    """A string array kept zstd-compressed until needed. Memory holds every file's event ids
+    until the dedupe, and random hex ids compress to about half."""
+
+    _codec = pa.Codec("zstd", compression_level=1)
+
+    def __init__(self, column: pa.Array | pa.ChunkedArray) -> None:
+        array = pa.concat_arrays([pc.fill_null(_single_array(column).cast(pa.string()), "")])  # offset 0
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[: len(array) + 1]
+        data = array.buffers()[2] or pa.py_buffer(b"")
+        self._count = len(array)
+        self._sizes = (offsets.nbytes, int(offsets[-1]))
+        self._offsets = self._codec.compress(pa.py_buffer(offsets))
+        self._data = self._codec.compress(data.slice(0, int(offsets[-1])))
+
+    def restore(self) -> pa.Array:
+        offsets = self._codec.decompress(self._offsets, decompressed_size=self._sizes[0])
+        data = self._codec.decompress(self._data, decompressed_size=self._sizes[1])
+        return pa.Array.from_buffers(pa.string(), self._count, [None, offsets, data])
+
+
+def _single_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def first_copies(
+    hashes: np.ndarray,
+    ids: Callable[[np.ndarray], pa.Array],
+    received: np.ndarray,
+    batches: Callable[[np.ndarray], pa.Array],
+) -> np.ndarray:
+    """Keep mask: one row per event id, the copy with the smallest (received_at, batch_id), ties
+    to the earlier row. `ids(rows)` / `batches(rows)` give those rows' texts."""
+    keep = np.ones(len(hashes), dtype=bool)
+    if len(hashes) < 2:
+        return keep
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(repeated) == 0:
+        return keep
+    candidate = pc.is_in(pa.array(hashes), value_set=pa.array(np.unique(repeated))).to_numpy(
+        zero_copy_only=False
+    )
+    rows = np.flatnonzero(candidate)
+    copies = pa.table(
+        {
+            "id": ids(rows),
+            "received": received[rows],
+            "batch": pc.fill_null(batches(rows), ""),
+            "row": rows,
+        }
+    )
+    order = pc.sort_indices(copies, sort_keys=[(c, "ascending") for c in copies.column_names])
+    sorted_ids = copies["id"].take(order)
+    later = pc.equal(sorted_ids.slice(1), sorted_ids.slice(0, len(sorted_ids) - 1)).to_numpy(
+        zero_copy_only=False
+    )
+    keep[rows[order.to_numpy()[1:][later]]] = False
+    return keep
+
+
+# ---------------------------------------------------------------------------- the rows
+@dataclass
+class Sample:
+    """The values of one measure: `rows` (ascending) index the period's rows; `by_value` are the
+    values sorted (ties in row order), `order` their positions in `rows`."""
+
+    rows: np.ndarray
+    by_value: np.ndarray
+    order: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray, values: np.ndarray) -> Sample:
+        order = np.argsort(values, kind="stable")
+        return cls(rows, values[order], order.astype(rows.dtype))
+
+    def by_value_codes(self, codes: np.ndarray) -> np.ndarray:
+        """Per-row `codes` of the values in value order. Gathering in row order first and then
+        permuting the small result is several times faster than gathering at random rows."""
+        return codes[self.rows][self.order]
+
+
+@dataclass
+class Rows:
+    """The deduplicated rows of a period, as codes."""
+
+    times: np.ndarray  # event_time, ms
+    ident: np.ndarray  # identity code (user_hash, else session; docs/rollups.md)
+    event_type: Codes
+    dims: dict[str, Codes]
+    measures: dict[str, Sample]
+    kpis: dict[str, tuple[np.ndarray, np.ndarray]]  # (denominator, numerator) row masks
+    kept: np.ndarray  # which of the rows added survived the dedupe
+
+    @property
+    def count(self) -> int:
+        return len(self.times)
+
+
+class RowsBuilder:
+    """Add raw tables one by one, then `build()` the deduplicated rows of them all."""
+
+    def __init__(self, config: AppConfig, figures: bool = True) -> None:
+        self._config = config
+        self._figures = figures  # measures and KPIs (spans, funnels, experiments need neither)
+        self._columns: dict[str, list[Any]] = defaultdict(list)
+        self._sizes: list[int] = []
+
+    def add(self, table: pa.Table) -> None:
+        values = TableValues(table)
+        offset = sum(self._sizes)
+        put = self._put
+        put("ids", ShelvedStrings(table["event_id"]))
+        put("hashes", hash_strings(table["event_id"]))
+        put("received", values.int64("received_at"))
+        put("batches", table["batch_id"].combine_chunks())
+        put("times", values.int64("event_time"))
+        put("user", values.codes("user_hash"))
+        put("session", values.codes("session_id").missing_as(""))
+        put("event_type", values.codes("event_type").missing_as(""))
+        for dim in self._config.dimension_specs():
+            put(f"dim:{dim.name}", values.dimension(self._config, dim.source))
+        if self._figures:
+            for name, m in self._config.measures.items():
+                rows, numbers = values.measure(m.event, m.where, m.field)
+                put(f"measure:{name}", (rows + offset, numbers))
+            for name, kpi in self._config.kpis.items():
+                put(f"kpi:{name}", (values.matches(kpi.denominator), values.matches(kpi.numerator)))
+        self._sizes.append(table.num_rows)
+
+    def _put(self, name: str, value: Any) -> None:
+        self._columns[name].append(value)
+
+    def _pop(self, name: str) -> list[Any]:
+        return self._columns.pop(name, [])
+
+    def _concat(self, name: str, dtype: Any) -> np.ndarray:
+        parts = self._pop(name)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    def _texts(self, name: str) -> Callable[[np.ndarray], pa.Array]:
+        """rows -> the texts of column `name` at those (global) rows."""
+        arrays = self._pop(name)
+        starts = np.cumsum([0, *self._sizes])
+
+        def at(rows: np.ndarray) -> pa.Array:
+            parts = []
+            for i, array in enumerate(arrays):
+                local = rows[(rows >= starts[i]) & (rows < starts[i + 1])] - starts[i]
+                texts = array.restore() if isinstance(array, ShelvedStrings) else array
+                parts.append(texts.take(pa.array(local)).cast(pa.string()))
+            return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+        return at
+
+    def _unified(self, name: str) -> Codes:
+        codes, labels = Codes.unify(self._pop(name))
+        return Codes(codes, labels)
+
+    def build(self) -> Rows:
+        keep = first_copies(
+            self._concat("hashes", np.uint64),
+            self._texts("ids"),
+            self._concat("received", np.int64),
+            self._texts("batches"),
+        )
+        # row numbers after the dedupe; int32 is plenty for a period a Lambda can hold
+        new_index = (np.cumsum(keep) - 1).astype(np.int32 if len(keep) < 2**31 else np.int64)
+        user, session = self._unified("user"), self._unified("session")
+        ident = np.where(user.codes >= 0, user.codes, len(user.labels) + session.codes.astype(np.int64))
+        ident = ident.astype(np.int32 if len(user.labels) + len(session.labels) < 2**31 else np.int64)
+        event_type = self._unified("event_type")
+        measures = {}
+        kpis = {}
+        for name in self._config.measures if self._figures else ():
+            parts = self._pop(f"measure:{name}")
+            rows = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, np.int64)
+            values = np.concatenate([v for _, v in parts]) if parts else np.zeros(0)
+            kept = keep[rows]
+            measures[name] = Sample.of(new_index[rows[kept]], values[kept])
+        for name in self._config.kpis if self._figures else ():
+            parts = self._pop(f"kpi:{name}")
+            den = np.concatenate([d for d, _ in parts]) if parts else np.zeros(0, bool)
+            num = np.concatenate([n for _, n in parts]) if parts else np.zeros(0, bool)
+            kpis[name] = (den[keep], num[keep])
+        dims = {}
+        for dim in self._config.dimension_specs():
+            unified = self._unified(f"dim:{dim.name}")
+            dims[dim.name] = Codes(unified.codes[keep], unified.labels)
+        return Rows(
+            times=self._concat("times", np.int64)[keep],
+            ident=ident[keep],
+            event_type=Codes(event_type.codes[keep], event_type.labels),
+            dims=dims,
+            measures=measures,
+            kpis=kpis,
+            kept=keep,
+        )
+
+
+def prepare(tables: Iterable[pa.Table], config: AppConfig, figures: bool = True) -> Rows:
+    builder = RowsBuilder(config, figures)
+    for table in tables:
+        builder.add(table)
+    rows = builder.build()
+    release_freed_memory()
+    return rows
+
+
+def release_freed_memory() -> None:
+    """Hand freed heap pages back to the OS. glibc keeps the pages of freed arrays smaller than
+    its mmap threshold (each file's arrays are), so a Lambda's memory would count them as used."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass

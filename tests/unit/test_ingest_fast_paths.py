@@ -1,0 +1,355 @@
+"""The ingest hot paths against their references: same outcome on every input.
+
+- `compile_fast_check` never accepts a payload the reference validator refuses, and splits the
+  ones it accepts into the same nums/attrs (same order).
+- `_accept_all` (whole batch in column passes) gives exactly the columns of the event-by-event loop.
+- The ingest lane answers exactly as the Powertools resolver does, on valid and invalid requests.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from liveops.api import ingest as ingest_api
+from liveops.api.http import entrypoint
+from liveops.api.ingest import IngestService, build_app
+from liveops.domain import ingest as domain
+from liveops.domain.event_schema import FLOAT_SAFE_INT, compile_event, compile_fast_check
+from liveops.domain.ingest import CompiledApp, ValidatedBatch, validate_batch
+from liveops.errors import Unauthorized, Unavailable
+from liveops.models.app_config import EventSpec, load_app_config
+from liveops.models.telemetry import BatchIn
+from liveops.settings import Settings
+
+RECEIVED = datetime(2025, 12, 3, 10, 2, 5, tzinfo=UTC)
+RECEIVED_MS = 1764756125000
+
+FIELDS: dict[str, Any] = {
+    "run_id": {"type": "string", "required": True, "max_length": 8},
+    "outcome": {"type": "string", "enum": ["win", "loss", "toolongvalue"], "max_length": 8, "required": True},
+    "score": {"type": "integer", "min": 0.5, "max": 1000},
+    "big": {"type": "integer"},
+    "duration_ms": {"type": "number", "min": 0},
+    "ratio": {"type": "number", "max": 1.5},
+    "boss_defeated": {"type": "boolean"},
+    "tier": {"type": "integer", "enum": [1, 2, 3, 2000], "max": 100},
+    "note": {"type": "string"},
+}
+CONFIG = load_app_config(
+    {
+        "app_id": "acme-roguelike",
+        "name": "Acme",
+        "platforms": ["web"],
+        "max_event_age_days": 30,
+        "events": {
+            "session_start": {},
+            "run_end": {"fields": FIELDS},
+            "level_up": {"fields": {"level": {"type": "integer", "required": True, "min": 1}}},
+        },
+    }
+)
+APP = CompiledApp.build(CONFIG)
+
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 1005),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.sampled_from([2**53, 2**53 + 1, -(2**53), 0.5, 1.5, 1.51, -0.0, 1e300, 2.0**60]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["win", "loss", "toolongvalue", "r", "r" * 8, "r" * 9, "é", "\ud800"]),
+    st.text(max_size=10),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+PAYLOADS = st.dictionaries(st.sampled_from([*FIELDS, "xp", "level"]), VALUES, max_size=len(FIELDS) + 1)
+
+
+def reference(spec: EventSpec, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    nums: dict[str, Any] = {}
+    attrs: dict[str, Any] = {}
+    return None if compile_event(spec)(payload, nums, attrs) is not None else (nums, attrs)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(payload=PAYLOADS, event_type=st.sampled_from(sorted(CONFIG.events)))
+def test_fast_check_agrees_with_the_reference(payload: dict[str, Any], event_type: str) -> None:
+    spec = CONFIG.events[event_type]
+    fast = compile_fast_check(spec)(payload)
+    if fast is not None:
+        expected = reference(spec, payload)
+        assert expected is not None, payload
+        assert [list(m.items()) for m in fast] == [list(m.items()) for m in expected]
+
+
+def test_fast_check_takes_the_common_payloads() -> None:
+    check = APP.checks["run_end"]
+    full = {
+        "run_id": "r1",
+        "outcome": "win",
+        "score": 10,
+        "big": -(2**40),
+        "duration_ms": 12.5,
+        "ratio": 1,
+        "boss_defeated": False,
+        "tier": 2,
+        "note": "n",
+    }
+    assert check(full) == reference(CONFIG.events["run_end"], full)
+    assert check({"run_id": "r1", "outcome": "loss", "score": 1}) == (
+        {"score": 1},
+        {"run_id": "r1", "outcome": "loss"},
+    )
+    assert APP.checks["session_start"]({}) == ({}, {})
+    # not sure -> the reference decides (a null optional, a float beyond 2^53, an unknown key)
+    for unsure in (
+        {"run_id": "r", "outcome": "win", "note": None},
+        {"run_id": "r", "outcome": "win", "duration_ms": 2.0**60},
+        {"run_id": "r", "outcome": "win", "xp": 1},
+        {"run_id": "r", "outcome": "toolongvalue"},
+        {"run_id": "r", "outcome": "win", "tier": 2000},
+        {"run_id": "r", "outcome": "win", "score": 0},
+    ):
+        assert check(unsure) is None
+    assert APP.checks["session_start"]({"a": 1}) is None
+    assert math.isclose(FLOAT_SAFE_INT, 2**53)
+
+
+# --------------------------------------------------------------------------- whole batch
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+TIMES = st.one_of(
+    st.datetimes(
+        min_value=(RECEIVED - timedelta(days=31)).replace(tzinfo=None),
+        max_value=(RECEIVED + timedelta(hours=25)).replace(tzinfo=None),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))]),
+    ).map(lambda d: d.isoformat()),
+    st.sampled_from(["2025-12-03T10:00:00", "yesterday", "2025-12-03T10:00:00.123456Z", 5, None]),
+)
+GOOD_EVENT = st.fixed_dictionaries(
+    {
+        "event_id": st.sampled_from(["a", "b", "c", "d", "e"]) | st.text(min_size=1, max_size=6),
+        "event_type": st.sampled_from(["run_end", "session_start", "level_up"]),
+        "event_time": st.datetimes(
+            min_value=(RECEIVED - timedelta(days=29)).replace(tzinfo=None),
+            max_value=(RECEIVED + timedelta(hours=23)).replace(tzinfo=None),
+            timezones=st.just(UTC),
+        ).map(iso),
+    },
+    optional={"payload": st.one_of(st.none(), PAYLOADS, st.just({"level": 3}), st.just({}))},
+)
+ANY_EVENT = st.one_of(
+    GOOD_EVENT,
+    GOOD_EVENT.map(lambda e: {**e, "extra": 1}),
+    st.fixed_dictionaries(
+        {
+            "event_id": st.one_of(st.text(max_size=3), st.integers(), st.just("x" * 129)),
+            "event_type": st.one_of(st.sampled_from(["run_end", "nope"]), st.integers(), st.lists(st.none())),
+            "event_time": TIMES,
+        },
+        optional={"payload": st.one_of(st.none(), st.lists(st.integers()), PAYLOADS)},
+    ),
+    st.sampled_from(["junk", 5, None, ["run_end"]]),
+)
+
+
+def run(events: list[Any], *, sent_at: str | None = None, max_payload_bytes: int = 16384) -> ValidatedBatch:
+    batch = BatchIn.model_validate(
+        {"session_id": "s", "platform": "web", "events": events, "sent_at": sent_at}
+    )
+    return validate_batch(
+        batch,
+        APP,
+        batch_id="b",
+        received_at_ms=RECEIVED_MS,
+        user_hash=None,
+        max_payload_bytes=max_payload_bytes,
+    )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    events=st.lists(st.one_of(GOOD_EVENT, GOOD_EVENT, GOOD_EVENT, ANY_EVENT), min_size=1, max_size=12),
+    sent_at=st.sampled_from([None, "2025-12-03T09:02:05Z", "2025-12-03T10:30:00.5+00:00"]),
+    max_payload_bytes=st.sampled_from([16384, 40]),
+)
+def test_whole_batch_path_equals_the_event_loop(
+    events: list[Any], sent_at: str | None, max_payload_bytes: int, monkeypatch_module: Any
+) -> None:
+    fast = run(copy.deepcopy(events), sent_at=sent_at, max_payload_bytes=max_payload_bytes)
+    with monkeypatch_module.context() as patch:
+        patch.setattr(domain, "_accept_all", lambda *args: None)
+        slow = run(copy.deepcopy(events), sent_at=sent_at, max_payload_bytes=max_payload_bytes)
+    assert fast.rejected == slow.rejected
+    assert fast.header == slow.header
+    assert orjson.dumps(fast.columns) == orjson.dumps(slow.columns)  # values and key order
+    assert fast.sizes == slow.sizes
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_whole_batch_path_is_taken_for_a_valid_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken: list[bool] = []
+    original = domain._accept_all
+
+    def spy(*args: Any) -> Any:
+        result = original(*args)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(domain, "_accept_all", spy)
+    event_time = iso(RECEIVED - timedelta(minutes=1))
+    result = run(
+        [
+            {
+                "event_id": "a",
+                "event_type": "run_end",
+                "event_time": event_time,
+                "payload": {"run_id": "r", "outcome": "win"},
+            },
+            {"event_id": "b", "event_type": "session_start", "event_time": event_time},
+        ]
+    )
+    assert taken == [True] and result.accepted == 2 and result.rejected == []
+    run([{"event_id": "a", "event_type": "nope", "event_time": event_time}])
+    assert taken == [True, False]
+
+
+# --------------------------------------------------------------------------- the lane
+
+
+class StubDirectory:
+    def authenticate(self, api_key: str | None) -> tuple[CompiledApp, bytes]:
+        if api_key == "bad":
+            raise Unauthorized("invalid API key")
+        return APP, b"k" * 32
+
+
+class StubQueue:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.sent: list[bytes] = []
+
+    def send(self, bodies: list[bytes]) -> None:
+        if self.fail:
+            raise Unavailable("the events queue is unreachable", retry_after=3)
+        self.sent += bodies
+
+
+def request(body: Any, headers: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/v1/telemetry/batch",
+        "rawQueryString": "",
+        "headers": {"x-api-key": "good", "content-type": "application/json"} if headers is None else headers,
+        "requestContext": {
+            "http": {"method": "POST", "path": "/v1/telemetry/batch", "sourceIp": "127.0.0.1"},
+            "stage": "$default",
+            "requestId": "r",
+        },
+        "body": body if isinstance(body, str) else orjson.dumps(body).decode(),
+        "isBase64Encoded": False,
+    }
+    event.update(changes)
+    return event
+
+
+EVENT_TIME = iso(RECEIVED - timedelta(minutes=1))
+GOOD = {
+    "session_id": "s",
+    "platform": "web",
+    "user_id": "player-1",
+    "events": [
+        {
+            "event_id": "a",
+            "event_type": "run_end",
+            "event_time": EVENT_TIME,
+            "payload": {"run_id": "r", "outcome": "win"},
+        },
+        {"event_id": "b", "event_type": "nope", "event_time": EVENT_TIME, "payload": {}},
+        {
+            "event_id": "c",
+            "event_type": "run_end",
+            "event_time": EVENT_TIME,
+            "payload": {"run_id": "é" * 9, "outcome": "x"},
+        },
+    ],
+}
+REQUESTS = [
+    request(GOOD),
+    request({**GOOD, "events": GOOD["events"][:1]}),
+    request(GOOD, {"x-api-key": "bad", "content-type": "application/json"}),
+    request(GOOD, {"content-type": "application/json"}),
+    request(GOOD, {"x-api-key": "good"}),
+    request(GOOD, {"x-api-key": "good", "content-type": "text/plain"}),
+    request(GOOD, {"x-api-key": "good", "content-type": " application/json; charset=utf-8"}),
+    request(GOOD, {"X-Api-Key": "good", "Content-Type": "application/json"}),
+    request(GOOD, {"x-api-key": "good,bad"}),
+    request(GOOD, {"x-api-key": "good", "idempotency-key": "  "}),
+    request(GOOD, {"x-api-key": "good", "idempotency-key": "k" * 256}),
+    request({**GOOD, "platform": "ios"}),
+    request({**GOOD, "extra": 1}),
+    request({**GOOD, "events": []}),
+    request({**GOOD, "sent_at": "2025-12-03T10:00:00"}),
+    request({**GOOD, "sent_at": "2025-12-03T10:00:00Z"}),
+    request([GOOD]),
+    request("{not json"),
+    request(""),
+    request("[]"),
+    request("1e999"),
+    request(GOOD, rawPath="/v1/telemetry/batch/"),
+    request(
+        GOOD, requestContext={"http": {"method": "PUT", "path": "/v1/telemetry/batch"}, "stage": "$default"}
+    ),
+    request(
+        GOOD,
+        rawPath="/prod/v1/telemetry/batch",
+        requestContext={"http": {"method": "POST", "path": "/prod/v1/telemetry/batch"}, "stage": "prod"},
+    ),
+]
+
+
+@pytest.mark.parametrize("queue_fails", [False, True])
+@pytest.mark.parametrize("index", range(len(REQUESTS)))
+def test_lane_answers_as_the_resolver(index: int, queue_fails: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest_api.secrets, "token_hex", lambda n: "0" * (2 * n))
+    answers = []
+    for with_lane in (True, False):
+        queue = StubQueue(fail=queue_fails)
+        service = IngestService(
+            directory=StubDirectory(), queue=queue, settings=Settings(), clock=lambda: RECEIVED_MS / 1000
+        )
+        app = build_app(lambda: service)  # noqa: B023 - called within this iteration
+        if not with_lane:
+            app.lane = None
+        answers.append((entrypoint(app)(copy.deepcopy(REQUESTS[index]), None), queue.sent))
+    assert answers[0] == answers[1]
+
+
+def test_lane_answers_plain_requests_itself() -> None:
+    service = IngestService(
+        directory=StubDirectory(), queue=StubQueue(), settings=Settings(), clock=lambda: RECEIVED_MS / 1000
+    )
+    app = build_app(lambda: service)
+    assert app.lane is not None
+    for index in (0, 1, 2, 3, 4, 6, 11):  # valid, wrong key (401), unknown platform (400 from the service)
+        assert app.lane(copy.deepcopy(REQUESTS[index])) is not None, index
+    for index in (5, 7, 8, 9, 10, 12, 13, 17, 18, 19, 21, 22, 23):
+        assert app.lane(copy.deepcopy(REQUESTS[index])) is None, index

@@ -79,10 +79,11 @@ class Scenario:
     def cold_start() -> None:
         """In Lambda every function has its own caches; in-process they are shared. Forgetting them
         before each invocation makes each function make the calls its own cold start makes."""
-        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
 
         wiring.reset()
-        parameters.clear_caches()
+        for provider in DEFAULT_PROVIDERS.values():  # the values, not the providers' clients
+            provider.clear_cache()
 
     def post(self, interaction: dict[str, Any]) -> int:
         self.cold_start()

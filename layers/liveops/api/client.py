@@ -1,6 +1,9 @@
 """Game client endpoints: active live events, sticky experiment assignments, content manifest.
 
-Client-facing: no pyarrow, pandas or awswrangler on this path (a test checks it).
+Client-facing: no pyarrow, pandas or awswrangler on this path (a test checks it). The service and
+the lane (the path of plain valid requests, see api/front.py) live here and import no Powertools
+resolver; the routes, with their validation and OpenAPI description, are in api/client_routes.py
+and load with the first request the lane passes on.
 """
 
 from __future__ import annotations
@@ -9,25 +12,39 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
-from liveops.api.http import build_resolver
+from liveops.api.front import Lane, json_text, proxy_response
 from liveops.domain import experiments as domain
-from liveops.errors import NotFound
-from liveops.models.liveops import ActiveEvents, Assignments, Manifest
-from liveops.models.telemetry import ErrorResponse
+from liveops.errors import LiveopsError, NotFound
 
 if TYPE_CHECKING:
+    from liveops.api.http import LaneResolver
     from liveops.domain.ingest import CompiledApp
 
 logger = Logger(service="liveops")
 EXPERIMENTS_CACHE_SECONDS = 10.0
-# module level: with postponed annotations Powertools resolves route annotations from module globals
-ApiKey = Annotated[str | None, Header(description="the app's client key")]
+CACHE_CONTROL = {"Cache-Control": "private, max-age=30"}
+ACTIVE_PATH = "/v1/events/active"
+ASSIGNMENTS_PATH = "/v1/experiments/assignments"
+MANIFEST_PATH = "/v1/content/manifest"
+VERSION_MAX = 64
+USER_ID_MAX = 256
+PLATFORM_MAX = 32
+# each route's query parameters: name -> (required, at most this many characters); the routes
+# declare the same with Query(...)
+QUERY: dict[str, dict[str, tuple[bool, int]]] = {
+    ACTIVE_PATH: {"content_version": (False, VERSION_MAX)},
+    ASSIGNMENTS_PATH: {
+        "user_id": (True, USER_ID_MAX),
+        "platform": (False, PLATFORM_MAX),
+        "client_version": (False, VERSION_MAX),
+    },
+    MANIFEST_PATH: {"client_version": (True, VERSION_MAX)},
+}
 
 
 class Authenticator(Protocol):
@@ -122,64 +139,68 @@ class ClientService:
         }
 
 
-def _responses(model: type) -> dict[int, Any]:
-    error = {"application/json": {"model": ErrorResponse}}
-    return {
-        200: {"description": "OK", "content": {"application/json": {"model": model}}},
-        400: {"description": "Invalid request", "content": error},
-        401: {"description": "Missing or invalid key", "content": error},
-    }
+def build_app(service: Callable[[], ClientService]) -> LaneResolver:
+    """The client resolver with its lane; `service` is called on the first request."""
+    from liveops.api.client_routes import build_routes
 
-
-def build_app(service: Callable[[], ClientService]) -> APIGatewayHttpResolver:
-    app = build_resolver()
-
-    def ok(body: dict[str, Any]) -> Response[Any]:
-        return Response(
-            status_code=200,
-            content_type=content_types.APPLICATION_JSON,
-            body=body,
-            headers={"Cache-Control": "private, max-age=30"},
-        )
-
-    @app.get(
-        "/v1/events/active",
-        summary="Live events and seasons active now",
-        tags=["client"],
-        security=[{"ApiKey": []}],
-        responses=_responses(ActiveEvents),
-    )
-    def get_active(
-        x_api_key: ApiKey = None, content_version: Annotated[str | None, Query(max_length=64)] = None
-    ) -> Response[Any]:
-        return ok(service().active_events(x_api_key, content_version))
-
-    @app.get(
-        "/v1/experiments/assignments",
-        summary="The user's variant in every running experiment",
-        description="Sticky: the first assignment is stored and returned from then on.",
-        tags=["client"],
-        security=[{"ApiKey": []}],
-        responses=_responses(Assignments),
-    )
-    def get_assignments(
-        user_id: Annotated[str, Query(min_length=1, max_length=256)],
-        x_api_key: ApiKey = None,
-        platform: Annotated[str | None, Query(max_length=32)] = None,
-        client_version: Annotated[str | None, Query(max_length=64)] = None,
-    ) -> Response[Any]:
-        return ok(service().assignments_for(x_api_key, user_id, platform, client_version))
-
-    @app.get(
-        "/v1/content/manifest",
-        summary="The live content version and whether this client must update",
-        tags=["client"],
-        security=[{"ApiKey": []}],
-        responses=_responses(Manifest),
-    )
-    def get_manifest(
-        client_version: Annotated[str, Query(min_length=1, max_length=64)], x_api_key: ApiKey = None
-    ) -> Response[Any]:
-        return ok(service().manifest(x_api_key, client_version))
-
+    app = build_routes(service)
+    app.lane = lane(service)
     return app
+
+
+def _answer(service: ClientService, path: str, api_key: str | None, query: dict[str, str]) -> dict[str, Any]:
+    if path == ACTIVE_PATH:
+        return service.active_events(api_key, query.get("content_version"))
+    if path == ASSIGNMENTS_PATH:
+        return service.assignments_for(
+            api_key, query["user_id"], query.get("platform"), query.get("client_version")
+        )
+    return service.manifest(api_key, query["client_version"])
+
+
+def lane(service: Callable[[], ClientService]) -> Lane:
+    """The three GET routes without the resolver, for requests that are plainly valid.
+
+    Answers exactly as the routes do through Powertools (a test compares the two on many
+    requests). Whatever it is not sure of (a named stage, mixed-case headers, a comma in a value,
+    an empty, missing or too long parameter, multi-value fields) returns None, and the resolver
+    then answers, with its validation errors."""
+
+    def lane(event: dict[str, Any]) -> dict[str, Any] | None:
+        path = event.get("rawPath")
+        params = QUERY.get(path) if type(path) is str else None
+        context = event.get("requestContext") or {}
+        if (
+            params is None
+            or context.get("stage") != "$default"
+            or (context.get("http") or {}).get("method") != "GET"
+            or event.get("multiValueHeaders")
+            or event.get("multiValueQueryStringParameters")
+        ):
+            return None
+        headers = event.get("headers") or {}
+        query = event.get("queryStringParameters") or {}
+        if type(headers) is not dict or type(query) is not dict:
+            return None
+        if any(type(k) is not str or not k.islower() for k in headers):
+            return None
+        api_key = headers.get("x-api-key")
+        if api_key is not None and (type(api_key) is not str or "," in api_key):
+            return None
+        values: dict[str, str] = {}
+        for name, (required, limit) in params.items():
+            value = query.get(name)
+            if value is None:
+                if required:
+                    return None
+            elif type(value) is not str or not value or "," in value or len(value) > limit:
+                return None
+            else:
+                values[name] = value
+        try:
+            body = _answer(service(), path, api_key, values)  # type: ignore[arg-type]  # path is a str here
+        except LiveopsError as exc:
+            return proxy_response(exc.status, json_text(exc.body()), exc.headers)
+        return proxy_response(200, orjson.dumps(body).decode(), CACHE_CONTROL)
+
+    return lane

@@ -3,13 +3,11 @@
 Each function builds its resolver with `build_resolver` and exposes `entrypoint(resolver)`.
 A resolver may carry a `lane`: a function that answers the plain, valid requests of a hot route
 before Powertools' per-request routing and validation (~0.3 ms of Python a request) and returns
-None for anything else, which the resolver then answers as usual (see api/ingest.py).
+None for anything else, which the resolver then answers as usual (see api/front.py, api/ingest.py).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,32 +17,26 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from liveops.api.front import Lane, body_size, front, json_text, proxy_response
 from liveops.errors import LiveopsError, error_body
+
+__all__ = [  # the front's helpers are re-exported: routes build responses with them
+    "Lane",
+    "LaneResolver",
+    "body_size",
+    "build_resolver",
+    "entrypoint",
+    "error_response",
+    "json_response",
+    "json_text",
+    "proxy_response",
+]
 
 logger = Logger(service="liveops")
 
 
-# a lane: the Lambda response of a request it is sure of, else None
-Lane = Callable[[dict[str, Any]], "dict[str, Any] | None"]
-
-
 class LaneResolver(APIGatewayHttpResolver):
     lane: Lane | None = None
-
-
-def proxy_response(status: int, body: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """The Lambda response Powertools builds for an HTTP API (v2) JSON response."""
-    return {
-        "statusCode": status,
-        "body": body,
-        "isBase64Encoded": False,
-        "headers": {**(headers or {}), "Content-Type": content_types.APPLICATION_JSON},
-        "cookies": [],
-    }
-
-
-def json_text(body: Any) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -115,51 +107,7 @@ def build_resolver(**kwargs: Any) -> LaneResolver:
     return app
 
 
-def body_size(event: dict[str, Any]) -> int:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(body) * 3 // 4
-    return len(body.encode("utf-8")) if not body.isascii() else len(body)
-
-
 def entrypoint(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda handler: refuses oversized bodies before anything parses them, then routes."""
-    limits: list[int] = []  # read on the first request: settings are not needed to import a handler
-    lane = app.lane if isinstance(app, LaneResolver) else None
-
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if not limits:
-            from liveops.settings import get_settings
-
-            limits.append(get_settings().max_body_bytes)
-        limit = limits[0]
-        size = body_size(event)
-        if size > limit:
-            body = error_body("payload_too_large", f"the request body is {size} bytes; at most {limit}")
-            return {
-                "statusCode": 413,
-                "headers": {"Content-Type": "application/json"},
-                "body": json.dumps(body),
-            }
-        if event.get("isBase64Encoded") and event.get("body"):
-            # decode once here so that routes and validation see the raw JSON text
-            try:
-                event = {
-                    **event,
-                    "body": base64.b64decode(event["body"]).decode("utf-8"),
-                    "isBase64Encoded": False,
-                }
-            except (ValueError, UnicodeDecodeError):
-                body = error_body("invalid_body", "the request body is not valid UTF-8")
-                return {
-                    "statusCode": 400,
-                    "headers": {"Content-Type": "application/json"},
-                    "body": json.dumps(body),
-                }
-        if lane is not None:
-            answer = lane(event)
-            if answer is not None:
-                return answer
-        return app.resolve(event, context)
-
-    return handler
+    """The Lambda handler: refuses oversized bodies before anything parses them, then routes
+    (through the resolver's lane first, when it has one)."""
+    return front(lambda: app, app.lane if isinstance(app, LaneResolver) else None)

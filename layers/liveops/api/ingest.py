@@ -1,4 +1,9 @@
-"""POST /v1/telemetry/batch: authenticate, validate, hash, correct clock skew, enqueue durably."""
+"""POST /v1/telemetry/batch: authenticate, validate, hash, correct clock skew, enqueue durably.
+
+The service and the lane (the path of plain valid requests) live here and import no Powertools
+resolver; the route, with its validation and OpenAPI description, is in api/ingest_routes.py and
+loads with the first request the lane passes on.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,24 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from liveops.api.http import Lane, LaneResolver, build_resolver, json_text, proxy_response
+from liveops.api.front import JSON, Lane, json_text, proxy_response
 from liveops.domain.hashing import user_hash
 from liveops.domain.ingest import CompiledApp, queue_messages, validate_batch
-from liveops.errors import BadRequest, Conflict, LiveopsError, Unavailable
-from liveops.models.telemetry import BatchAccepted, BatchIn, ErrorResponse
+from liveops.errors import Conflict, LiveopsError, Unavailable
+from liveops.models.telemetry import BatchIn
 
 if TYPE_CHECKING:  # settings load with the first request (wiring), not with the handler
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
+    from liveops.api.http import LaneResolver
     from liveops.settings import Settings
 
 logger = Logger(service="liveops")
@@ -142,63 +146,15 @@ class IngestService:
 
 
 def build_app(service: Callable[[], IngestService]) -> LaneResolver:
-    """The ingest resolver; `service` is called on the first request (keeps imports cheap)."""
-    app = build_resolver()
+    """The ingest resolver with its lane; `service` is called on the first request."""
+    from liveops.api.ingest_routes import build_routes
 
-    @app.post(
-        "/v1/telemetry/batch",
-        summary="Send a batch of telemetry events",
-        description=(
-            "Validates each event against the app's taxonomy on its own and enqueues the accepted ones. "
-            "A 202 means the accepted events are durably queued. Send `Idempotency-Key` to make retries safe."
-        ),
-        tags=["telemetry"],
-        security=[{"ApiKey": []}],
-        responses={
-            202: {
-                "description": "Accepted (possibly with per-event rejections)",
-                "content": {"application/json": {"model": BatchAccepted}},
-            },
-            400: {
-                "description": "Invalid envelope",
-                "content": {"application/json": {"model": ErrorResponse}},
-            },
-            401: {
-                "description": "Missing or invalid key",
-                "content": {"application/json": {"model": ErrorResponse}},
-            },
-            413: {
-                "description": "Body over 1 MiB",
-                "content": {"application/json": {"model": ErrorResponse}},
-            },
-            422: {
-                "description": "Idempotency-Key reused with another body",
-                "content": {"application/json": {"model": ErrorResponse}},
-            },
-            503: {
-                "description": "Queue unreachable; retry after Retry-After seconds",
-                "content": {"application/json": {"model": ErrorResponse}},
-            },
-        },
-    )
-    def post_batch(
-        batch: Annotated[BatchIn, Body()],
-        x_api_key: Annotated[str | None, Header(description="the app's client key")] = None,
-        idempotency_key: Annotated[
-            str | None, Header(max_length=IDEMPOTENCY_KEY_MAX, description="makes retries safe")
-        ] = None,
-    ) -> Response[BatchAccepted]:
-        if idempotency_key is not None and not idempotency_key.strip():
-            raise BadRequest("Idempotency-Key must not be blank", code="invalid_idempotency_key")
-        body = _handle(service(), batch, app.current_event.body or "", x_api_key, idempotency_key)
-        accepted = BatchAccepted(**body)
-        return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
-
-    app.lane = _lane(service)
+    app = build_routes(service)
+    app.lane = lane(service)
     return app
 
 
-def _handle(
+def handle_batch(
     service: IngestService, batch: BatchIn, raw_body: str, api_key: str | None, idempotency_key: str | None
 ) -> dict[str, Any]:
     try:
@@ -215,7 +171,7 @@ def _plain_header(headers: dict[str, Any], name: str) -> tuple[bool, str | None]
     return (value is None or (type(value) is str and "," not in value)), value
 
 
-def _lane(service: Callable[[], IngestService]) -> Lane:
+def lane(service: Callable[[], IngestService]) -> Lane:
     """POST /v1/telemetry/batch without the resolver, for requests that are plainly valid.
 
     Answers exactly as the route above does through Powertools (a test compares the two on many
@@ -237,7 +193,7 @@ def _lane(service: Callable[[], IngestService]) -> Lane:
             return None
         content_type = headers.get("content-type")
         if content_type is not None and not (
-            type(content_type) is str and content_type.strip().startswith(content_types.APPLICATION_JSON)
+            type(content_type) is str and content_type.strip().startswith(JSON)
         ):
             return None
         key_ok, api_key = _plain_header(headers, "x-api-key")
@@ -255,7 +211,7 @@ def _lane(service: Callable[[], IngestService]) -> Lane:
         except (orjson.JSONDecodeError, ValidationError):
             return None
         try:
-            body = _handle(service(), batch, raw_body, api_key, idempotency_key)
+            body = handle_batch(service(), batch, raw_body, api_key, idempotency_key)
         except LiveopsError as exc:
             return proxy_response(exc.status, json_text(exc.body()), exc.headers)
         return proxy_response(202, orjson.dumps(body).decode())

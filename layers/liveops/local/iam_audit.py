@@ -26,8 +26,6 @@ from liveops import aws
 from liveops.local.runtime import current_function
 from liveops.local.template import LOCAL_ACCOUNT, LOCAL_REGION
 
-# botocore service names whose IAM prefix differs
-_IAM_PREFIX = {"secretsmanager": "secretsmanager"}
 # calls that need no IAM permission
 _UNAUTHORISED = {("sts", "GetCallerIdentity")}
 
@@ -121,7 +119,8 @@ def needs(service: str, operation: str, params: dict[str, Any], arns: Arns) -> N
     handler = _BY_SERVICE.get(service)
     if handler is not None:
         return handler(operation, params, arns)
-    return [(f"{_IAM_PREFIX.get(service, service)}:{operation}", arns.other(service))]
+    # elsewhere the IAM action is the operation's name (true of SNS, Secrets Manager, STS...)
+    return [(f"{service}:{operation}", arns.other(service))]
 
 
 def _s3(operation: str, params: dict[str, Any], arns: Arns) -> Needs:

@@ -108,8 +108,13 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    return _compiled(pattern, ignore_case).fullmatch(value) is not None
+
+
+@cache
+def _compiled(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
+    return re.compile(regex, re.IGNORECASE if ignore_case else 0)
 
 
 def denied(accesses: list[Access], grants: list[Grant]) -> list[Access]:

@@ -98,8 +98,9 @@ class ShelvedStrings:
         data = array.buffers()[2] or pa.py_buffer(b"")
         self._count = len(array)
         self._sizes = (offsets.nbytes, int(offsets[-1]))
-        self._offsets = self._codec.compress(pa.py_buffer(offsets))
-        self._data = self._codec.compress(data.slice(0, int(offsets[-1])))
+        # as bytes: a compressed Buffer would keep the allocation of the uncompressed size's bound
+        self._offsets = self._codec.compress(pa.py_buffer(offsets), asbytes=True)
+        self._data = self._codec.compress(data.slice(0, int(offsets[-1])), asbytes=True)
 
     def restore(self) -> pa.Array:
         offsets = self._codec.decompress(self._offsets, decompressed_size=self._sizes[0])
@@ -196,7 +197,6 @@ class RowsBuilder:
 
     def add(self, table: pa.Table) -> None:
         values = TableValues(table)
-        offset = sum(self._sizes)
         put = self._put
         put("ids", ShelvedStrings(table["event_id"]))
         put("hashes", hash_strings(table["event_id"]))
@@ -211,7 +211,7 @@ class RowsBuilder:
         if self._figures:
             for name, m in self._config.measures.items():
                 rows, numbers = values.measure(m.event, m.where, m.field)
-                put(f"measure:{name}", (rows + offset, numbers))
+                put(f"measure:{name}", (rows.astype(np.int32), numbers))  # rows within this table
             for name, kpi in self._config.kpis.items():
                 put(f"kpi:{name}", (values.matches(kpi.denominator), values.matches(kpi.numerator)))
         self._sizes.append(table.num_rows)
@@ -220,6 +220,7 @@ class RowsBuilder:
         self._columns[name].append(value)
 
     def _pop(self, name: str) -> list[Any]:
+        """The parts of a column, no longer held here: once combined, the parts' memory is freed."""
         return self._columns.pop(name, [])
 
     def _concat(self, name: str, dtype: Any) -> np.ndarray:
@@ -241,47 +242,62 @@ class RowsBuilder:
 
         return at
 
-    def _unified(self, name: str) -> Codes:
-        codes, labels = Codes.unify(self._pop(name))
-        return Codes(codes, labels)
-
-    def build(self) -> Rows:
-        keep = first_copies(
+    def _dedupe(self) -> np.ndarray:
+        return first_copies(
             self._concat("hashes", np.uint64),
             self._texts("ids"),
             self._concat("received", np.int64),
             self._texts("batches"),
         )
-        # row numbers after the dedupe; int32 is plenty for a period a Lambda can hold
-        new_index = (np.cumsum(keep) - 1).astype(np.int32 if len(keep) < 2**31 else np.int64)
-        user, session = self._unified("user"), self._unified("session")
+
+    def _kept(self, name: str, keep: np.ndarray, dtype: Any) -> np.ndarray:
+        kept = self._concat(name, dtype)[keep]
+        release_freed_memory()
+        return kept
+
+    def _codes(self, name: str, keep: np.ndarray) -> Codes:
+        codes, labels = Codes.unify(self._pop(name))
+        kept = Codes(codes[keep], labels)
+        release_freed_memory()
+        return kept
+
+    def _identities(self, keep: np.ndarray) -> np.ndarray:
+        user, session = self._codes("user", keep), self._codes("session", keep)
+        idents = len(user.labels) + len(session.labels)
         ident = np.where(user.codes >= 0, user.codes, len(user.labels) + session.codes.astype(np.int64))
-        ident = ident.astype(np.int32 if len(user.labels) + len(session.labels) < 2**31 else np.int64)
-        event_type = self._unified("event_type")
-        measures = {}
-        kpis = {}
-        for name in self._config.measures if self._figures else ():
-            parts = self._pop(f"measure:{name}")
-            rows = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, np.int64)
-            values = np.concatenate([v for _, v in parts]) if parts else np.zeros(0)
-            kept = keep[rows]
-            measures[name] = Sample.of(new_index[rows[kept]], values[kept])
-        for name in self._config.kpis if self._figures else ():
-            parts = self._pop(f"kpi:{name}")
-            den = np.concatenate([d for d, _ in parts]) if parts else np.zeros(0, bool)
-            num = np.concatenate([n for _, n in parts]) if parts else np.zeros(0, bool)
-            kpis[name] = (den[keep], num[keep])
-        dims = {}
-        for dim in self._config.dimension_specs():
-            unified = self._unified(f"dim:{dim.name}")
-            dims[dim.name] = Codes(unified.codes[keep], unified.labels)
+        return ident.astype(np.int32 if idents < 2**31 else np.int64)
+
+    def _sample(self, name: str, keep: np.ndarray, index: np.ndarray) -> Sample:
+        parts = self._pop(f"measure:{name}")
+        starts = np.cumsum([0, *self._sizes])
+        rows = (
+            np.concatenate([r + starts[i] for i, (r, _) in enumerate(parts)])
+            if parts
+            else np.zeros(0, np.int64)
+        )
+        values = np.concatenate([v for _, v in parts]) if parts else np.zeros(0)
+        kept = keep[rows]
+        return Sample.of(index[rows[kept]], values[kept])
+
+    def _kpi(self, name: str, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = self._pop(f"kpi:{name}")
+        den = np.concatenate([d for d, _ in parts]) if parts else np.zeros(0, bool)
+        num = np.concatenate([n for _, n in parts]) if parts else np.zeros(0, bool)
+        return den[keep], num[keep]
+
+    def build(self) -> Rows:
+        keep = self._dedupe()
+        release_freed_memory()
+        # row numbers after the dedupe; int32 is plenty for a period a Lambda can hold
+        index = (np.cumsum(keep) - 1).astype(np.int32 if len(keep) < 2**31 else np.int64)
+        figures = self._figures
         return Rows(
-            times=self._concat("times", np.int64)[keep],
-            ident=ident[keep],
-            event_type=Codes(event_type.codes[keep], event_type.labels),
-            dims=dims,
-            measures=measures,
-            kpis=kpis,
+            times=self._kept("times", keep, np.int64),
+            ident=self._identities(keep),
+            event_type=self._codes("event_type", keep),
+            dims={dim.name: self._codes(f"dim:{dim.name}", keep) for dim in self._config.dimension_specs()},
+            measures={name: self._sample(name, keep, index) for name in self._config.measures if figures},
+            kpis={name: self._kpi(name, keep) for name in self._config.kpis if figures},
             kept=keep,
         )
 
@@ -290,9 +306,7 @@ def prepare(tables: Iterable[pa.Table], config: AppConfig, figures: bool = True)
     builder = RowsBuilder(config, figures)
     for table in tables:
         builder.add(table)
-    rows = builder.build()
-    release_freed_memory()
-    return rows
+    return builder.build()
 
 
 def release_freed_memory() -> None:

@@ -22,6 +22,7 @@ logger = Logger(service="liveops")
 class Lake(Protocol):
     def location(self) -> str: ...
     def write(self, partition: RawPartition) -> str: ...
+    def delete(self, partition: RawPartition) -> None: ...
 
 
 class Catalog(Protocol):
@@ -57,30 +58,62 @@ class RawEventWriter:
         return dict(processor.response())
 
     def _write(self, batch: RawBatch) -> dict[str, Any]:
-        """Write every partition; returns exc_info per message id whose rows did not land."""
+        """Write every partition; returns exc_info per message id whose rows did not land.
+
+        Order matters for "retried messages land once": partitions are registered and their hours
+        marked first (both harmless if nothing follows), so a failure there writes nothing. Then
+        the files: when a message's rows landed in one partition but not in another, the landed
+        file is deleted again and all of its messages are retried, so the retry does not add a
+        second copy of them. Only if that delete fails too do the rows stay twice in raw/ (the
+        rollups dedupe by event_id, so figures still count them once)."""
+        partitions = list(batch.partitions())
+        try:
+            root = self._lake.location()
+            self._catalog.register([(p.key.values(), root + p.key.prefix("")[1:]) for p in partitions])
+            # tell the rollup job which hours change; without the mark the rows would never be counted
+            for partition in partitions:
+                self._marks.mark("hour", partition.key.app_id, f"{partition.key.dt}T{partition.key.hour}")
+        except Exception:
+            logger.exception("partition registration failed; nothing written")
+            info = sys.exc_info()
+            return {message_id: info for p in partitions for message_id in p.message_ids}
         failed: dict[str, Any] = {}
         written: list[RawPartition] = []
-        for partition in batch.partitions():
+        for partition in partitions:
             try:
                 self._lake.write(partition)
                 written.append(partition)
             except Exception:
                 logger.exception("partition write failed", extra={"partition": partition.key.prefix()})
                 failed.update(dict.fromkeys(partition.message_ids, sys.exc_info()))
-        try:
-            root = self._lake.location()
-            self._catalog.register([(p.key.values(), root + p.key.prefix("")[1:]) for p in written])
-            # tell the rollup job which hours changed; without the mark the rows would never be counted
-            for partition in written:
-                self._marks.mark("hour", partition.key.app_id, f"{partition.key.dt}T{partition.key.hour}")
-        except Exception:
-            # the files are there, but unregistered or unmarked partitions would be missed: retry
-            logger.exception("partition registration failed")
-            info = sys.exc_info()
-            for partition in written:
-                failed.update(dict.fromkeys(partition.message_ids, info))
+        written = self._roll_back_partial(written, failed)
         rows = sum(p.table.num_rows for p in written)
         logger.info(
             "batch written", extra={"partitions": len(written), "rows": rows, "failed_messages": len(failed)}
         )
         return failed
+
+    def _roll_back_partial(self, written: list[RawPartition], failed: dict[str, Any]) -> list[RawPartition]:
+        """Deletes written files that hold rows of failed messages (their messages then fail too,
+        which may reach further files); returns the partitions that stay written."""
+        kept = list(written)
+        changed = bool(failed)
+        while changed:
+            changed = False
+            for partition in list(kept):
+                if failed.keys().isdisjoint(partition.message_ids):
+                    continue
+                kept.remove(partition)
+                try:
+                    self._lake.delete(partition)
+                except Exception:  # the rows stay; only the failed messages come again
+                    logger.exception(
+                        "rollback of a partial write failed", extra={"partition": partition.key.prefix()}
+                    )
+                    continue
+                info = next(iter(failed.values()))
+                for message_id in partition.message_ids:
+                    if message_id not in failed:
+                        failed[message_id] = info
+                        changed = True
+        return kept

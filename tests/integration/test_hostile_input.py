@@ -130,3 +130,17 @@ def test_client_routes_refuse_hostile_queries(query: str, stack: AwsStack, game:
         assert status < 500, (path, query, answer)
         if status >= 400:
             assert answer["error"]["code"] and answer["error"]["message"]
+
+
+def test_admin_refuses_duplicate_keys(stack: AwsStack, game: str) -> None:
+    api = Api()
+    token = create_token(wiring.tokens_store(), "editor").token
+    valid = b'{"id": "t-1", "metric": "events.count", "op": ">", "value": 5, "notify": []}'
+    duplicated = b'{"id": "t-1", "metric": "events.count", "op": ">", "op": "<", "value": 5, "notify": []}'
+    path = "/v1/admin/apps/test-game/thresholds/t-1"
+    status, _, answer = api.call("PUT", path, headers={"authorization": f"Bearer {token}"}, raw=duplicated)
+    assert status == 400 and answer["error"]["code"] == "invalid_request", answer
+    assert "duplicate key 'op'" in json.dumps(answer)
+    assert api.call("GET", path, headers={"authorization": f"Bearer {token}"})[0] == 404
+    status, _, answer = api.call("PUT", path, headers={"authorization": f"Bearer {token}"}, raw=valid)
+    assert status in (200, 201), answer

@@ -37,6 +37,7 @@ from tests.integration.test_retention_job import put_partition
 
 # (function, action, resource pattern, why the scenario does not take that path)
 RARE_PATHS = [
+    ("WriterFunction", "s3:DeleteObject", "*/raw/events/*", "rollback of a partly failed write"),
     ("IngestFunction", "dynamodb:DeleteItem", "*-idempotency", "Powertools drops a failed request's record"),
     ("IngestFunction", "dynamodb:GetItem", "*-idempotency", "a failed conditional put returned no item"),
     ("ClientFunction", "dynamodb:GetItem", "*-assignments", "a concurrent first assignment won the put"),

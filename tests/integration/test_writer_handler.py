@@ -198,3 +198,31 @@ def test_ingest_to_lake_round_trip(stack: AwsStack, game: str) -> None:
     assert first["user_hash"] and len(first["user_hash"]) == 64
     assert first["batch_id"] == answer["batch_id"]
     assert uuid.UUID(first["event_id"])
+
+
+def test_a_message_split_over_partitions_is_rolled_back_when_one_part_fails(
+    stack: AwsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # m0 has rows in hours 10 and 11; m1 only in hour 10; the hour-11 write fails
+    bodies = [
+        message("app-a", [raw_event("a", T0), raw_event("b", T0 + HOUR_MS)], batch_id="b0"),
+        message("app-a", [raw_event("c", T0 + 60_000)], batch_id="b1"),
+    ]
+    handler = writer(stack)
+    from liveops.storage.lake import RawEventsLake
+
+    real_write = RawEventsLake.write
+
+    def failing_hour_11(self: RawEventsLake, partition: Any) -> str:
+        if partition.key.hour == "11":
+            raise OSError("injected")
+        return real_write(self, partition)
+
+    monkeypatch.setattr(RawEventsLake, "write", failing_hour_11)
+    response = handler.invoke(sqs_event(bodies))
+    # the hour-10 file held m0's rows too: it is deleted, so both messages come again
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {"m0", "m1"}
+    assert lake_rows(stack) == {}
+    monkeypatch.setattr(RawEventsLake, "write", real_write)
+    assert handler.invoke(sqs_event(bodies)) == {"batchItemFailures": []}
+    assert sorted(r["event_id"] for rs in lake_rows(stack).values() for r in rs) == ["a", "b", "c"]

@@ -26,7 +26,14 @@ from liveops.api import credentials_admin as credentials_routes
 from liveops.api import incidents_admin as incidents_routes
 from liveops.api import liveops_admin as liveops_routes
 from liveops.api import metrics as metrics_routes
-from liveops.api.http import build_resolver, entrypoint, json_response, json_text, proxy_response
+from liveops.api.http import (
+    build_resolver,
+    entrypoint,
+    json_response,
+    json_text,
+    proxy_response,
+    strict_json_loads,
+)
 from liveops.errors import BadRequest, Conflict, LiveopsError, NotFound
 from liveops.models.admin import AppApplied, AppDetail, AppList, ClientKey
 from liveops.models.app_config import APP_ID_PATTERN, AppConfigError, load_app_config
@@ -134,7 +141,7 @@ def _openapi_document() -> dict[str, Any]:
 
 def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
     """The admin resolver; `services` is called on the first request that needs them."""
-    app = build_resolver()
+    app = build_resolver(json_body_deserializer=strict_json_loads)
     viewer = rbac(app, lambda: services().tokens, "viewer")
     admin = rbac(app, lambda: services().tokens, "admin")
 

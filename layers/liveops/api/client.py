@@ -104,16 +104,15 @@ class ClientService:
         live = [e for e in self._experiments(app_id) if e.in_window(now)]
         hashed = user_hash(hash_key, user_id)
         stored = self.assignments.get_many(app_id, [e.id for e in live], hashed) if live else {}
-        expires = int(self.clock()) + app.config.retention.assignments_days * 86_400
         out = []
         for experiment in live:
             variant_id = stored.get(experiment.id)
             if variant_id is None and experiment.status == "running":
                 chosen = experiment.choose(user_id, platform, client_version)
                 if chosen is not None:
-                    variant_id = self.assignments.put_if_absent(
-                        app_id, experiment.id, hashed, chosen, expires
-                    )
+                    # no TTL here: a running experiment keeps its assignments however long it
+                    # runs; the retention job sets expires_at once the experiment has finished
+                    variant_id = self.assignments.put_if_absent(app_id, experiment.id, hashed, chosen)
             if variant_id is not None and variant_id in experiment.parameters:
                 out.append(
                     {

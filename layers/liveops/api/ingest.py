@@ -174,11 +174,11 @@ def _plain_header(headers: dict[str, Any], name: str) -> tuple[bool, str | None]
 def lane(service: Callable[[], IngestService]) -> Lane:
     """POST /v1/telemetry/batch without the resolver, for requests that are plainly valid.
 
-    Answers exactly as the route above does through Powertools (a test compares the two on many
-    requests): the same service call, the same 202 body and headers, the same error responses.
-    Whatever it is not sure of (a named stage, mixed-case or comma-separated headers, another
-    content type, a body that does not parse or validate, a blank Idempotency-Key) returns None,
-    and the resolver then answers, with its validation errors."""
+    Answers exactly as the route (api/ingest_routes.py) does through Powertools (a test compares
+    the two on many requests): the same service call, the same 202 body and headers, the same
+    error responses. Whatever it is not sure of (a named stage, mixed-case, multi-value or
+    comma-separated headers, another content type, a body that does not parse or validate, a
+    blank Idempotency-Key) returns None, and the resolver then answers, with its validation errors."""
 
     def lane(event: dict[str, Any]) -> dict[str, Any] | None:
         context = event.get("requestContext") or {}
@@ -186,6 +186,7 @@ def lane(service: Callable[[], IngestService]) -> Lane:
             event.get("rawPath") != BATCH_PATH
             or context.get("stage") != "$default"
             or (context.get("http") or {}).get("method") != "POST"
+            or event.get("multiValueHeaders")
         ):
             return None
         headers = event.get("headers") or {}

@@ -54,7 +54,8 @@ def build_routes(service: Callable[[], IngestService]) -> LaneResolver:
                 "content": {"application/json": {"model": ErrorResponse}},
             },
             503: {
-                "description": "Queue unreachable; retry after Retry-After seconds",
+                "description": "Queue unreachable, or the first request with this Idempotency-Key is "
+                "still in progress; retry after Retry-After seconds",
                 "content": {"application/json": {"model": ErrorResponse}},
             },
         },

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter, call, floordiv, itemgetter, sub
 from typing import TYPE_CHECKING, Any
 
@@ -126,11 +126,9 @@ def _accept_all(
     if present != count:
         payloads = [{} if payload is None else payload for payload in payloads]
     if (
-        set(map(type, ids)) != ONLY_STR
-        or set(map(type, types)) != ONLY_STR
-        or set(map(type, times)) != ONLY_STR
+        set(map(type, chain(ids, types, times))) != ONLY_STR
         or set(map(type, payloads)) != ONLY_DICT
-        or min(map(len, ids)) == 0
+        or "" in ids
         or max(map(len, ids)) > 128
         or max(map(len, times)) > 64
         or len(set(ids)) != count
@@ -143,7 +141,7 @@ def _accept_all(
     if None in map(TZINFO, moments):
         return None
     client_ms = list(map(floordiv, map(sub, moments, repeat(EPOCH)), repeat(ONE_MS)))  # to_ms, in C
-    event_ms = list(map(skew_ms.__add__, client_ms))
+    event_ms = list(map(skew_ms.__add__, client_ms)) if skew_ms else client_ms.copy()
     if min(event_ms) < oldest_ms or max(event_ms) > newest_ms:
         return None
     splits = list(map(call, fast_checks, payloads))  # type: ignore[arg-type]  # mypy: ParamSpec

@@ -24,7 +24,9 @@ TS = pa.timestamp("ms", tz="UTC")
 
 
 def _single(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(column, pa.Array):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 @dataclass
@@ -39,7 +41,8 @@ class Codes:
         array = _single(column)
         if not pa.types.is_dictionary(array.type):
             array = pc.dictionary_encode(array)
-        codes = array.indices.fill_null(-1).to_numpy()
+        indices = array.indices
+        codes = (indices.fill_null(-1) if indices.null_count else indices).to_numpy()
         return cls(small_codes(codes, len(array.dictionary)), array.dictionary.cast(pa.string()))
 
     @classmethod
@@ -95,39 +98,37 @@ class FlatMap:
         offsets = array.offsets.to_numpy()
         first, last = int(offsets[0]), int(offsets[-1])
         self.rows = len(array)
-        self.entry_row = np.repeat(np.arange(len(array), dtype=np.int64), np.diff(offsets))
-        if array.null_count:  # a null map has no entries, whatever its offsets say
-            valid = array.is_valid().to_numpy(zero_copy_only=False)
-            self.entry_ok: np.ndarray | None = valid[self.entry_row]
-        else:
-            self.entry_ok = None
+        self._ends = offsets[1:] - first  # where each row's entries end
+        # a null map has no entries, whatever its offsets say
+        self._valid = array.is_valid().to_numpy(zero_copy_only=False) if array.null_count else None
         keys = Codes.of(array.keys.slice(first, last - first))
         self.key_codes = keys.codes
         self.key_labels = keys.labels
         self.items = array.items.slice(first, last - first)
         self._item_codes: Codes | None = None
 
-    def entries(self, key: str) -> np.ndarray:
-        """The entry of `key` in each map that has one (the first, as map_lookup 'first'), in row order."""
+    def entries(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, entries): the entry of `key` in each map that has one (the first, as map_lookup
+        'first'), in row order."""
         codes = np.flatnonzero(pc.equal(self.key_labels, key).to_numpy(zero_copy_only=False))
         if len(codes) == 0:
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         hit = self.key_codes == codes[0] if len(codes) == 1 else np.isin(self.key_codes, codes)
-        if self.entry_ok is not None:
-            hit &= self.entry_ok
         entries = np.flatnonzero(hit)
-        rows = self.entry_row[entries]
-        first = np.r_[True, rows[1:] != rows[:-1]] if len(rows) else np.zeros(0, dtype=bool)
-        return entries[first]
+        rows = np.searchsorted(self._ends, entries, side="right")
+        keep = np.r_[True, rows[1:] != rows[:-1]] if len(rows) else np.zeros(0, dtype=bool)
+        if self._valid is not None:
+            keep &= self._valid[rows]
+        return rows[keep], entries[keep]
 
     def numbers(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(rows, values) of the rows whose map has a non-null number under `key`."""
-        entries = self.entries(key)
+        rows, entries = self.entries(key)
         values = self.items.take(pa.array(entries))
         if values.null_count:
-            entries = entries[values.is_valid().to_numpy(zero_copy_only=False)]
+            rows = rows[values.is_valid().to_numpy(zero_copy_only=False)]
             values = values.drop_null()
-        return self.entry_row[entries], values.to_numpy(zero_copy_only=False).astype(np.float64)
+        return rows, values.to_numpy(zero_copy_only=False).astype(np.float64)
 
     def item_codes(self) -> Codes:
         if self._item_codes is None:
@@ -137,16 +138,16 @@ class FlatMap:
     def texts(self, key: str) -> Codes:
         """Per row: the code of the text under `key` (into the map's value labels), -1 if none."""
         items = self.item_codes()
-        entries = self.entries(key)
+        rows, entries = self.entries(key)
         codes = items.codes[entries]
         present = codes >= 0
-        return Codes.scattered(self.rows, self.entry_row[entries[present]], codes[present], items.labels)
+        return Codes.scattered(self.rows, rows[present], codes[present], items.labels)
 
     def lookup(self, key: str) -> pa.Array:
         """Like `pc.map_lookup(column, key, 'first')`: one value per row, null where absent."""
-        entries = self.entries(key)
+        rows, entries = self.entries(key)
         slot = np.full(self.rows, -1, dtype=np.int64)
-        slot[self.entry_row[entries]] = entries
+        slot[rows] = entries
         return self.items.take(pa.array(slot, mask=slot < 0))
 
 

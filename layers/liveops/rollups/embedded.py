@@ -8,14 +8,14 @@ percentiles from values sorted once per measure and then stably by group.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from liveops.models.app_config import AppConfig, CountFilter
+from liveops.models.app_config import AppConfig
 from liveops.rollups.columns import Codes, TableValues
 from liveops.rollups.grouping import (
     DistinctUsers,
@@ -23,6 +23,7 @@ from liveops.rollups.grouping import (
     dense_code,
     distinct_counts,
     quantiles,
+    small_codes,
     stable_order,
 )
 from liveops.rollups.prepare import Rows, prepare, release_freed_memory
@@ -70,22 +71,25 @@ class Period:
         self.granularity = granularity_ms
         first = int(rows.times.min())
         self._base = first - first % granularity_ms
-        index = (rows.times - self._base) // granularity_ms
+        index = rows.times - self._base
+        index //= granularity_ms
         present = np.flatnonzero(np.bincount(index))
-        self._renumber = np.zeros(int(index.max()) + 1, dtype=np.int64)
+        # renumbered in the small type directly: no second array of int64 per row
+        self._renumber = small_codes(np.zeros(int(index.max()) + 1, dtype=np.int64), len(present))
         self._renumber[present] = np.arange(len(present))
         self.bucket = self._renumber[index]
+        del index
         self.starts = self._base + present * granularity_ms  # bucket start, ms
         self.buckets = len(present)
         self.sets: list[tuple[str, Codes]] = [(TOTAL, Codes.constant(rows.count, TOTAL)), *rows.dims.items()]
         types = rows.event_type
         self.type_counts = np.bincount(types.codes, minlength=len(types.labels))
-        if finer is not None and granularity_ms % finer.granularity == 0:  # buckets nest
-            tuples = finer.tuples.rebucketed(self.bucket_of(finer.starts), self.buckets)
-        else:
-            tuples = self._tuples(None, (types.codes, len(types.labels)))
-        self.tuples = tuples
-        self.users = DistinctUsers(tuples, list(rows.dims))
+        self.tuples: Tuples = (
+            finer.tuples.rebucketed(self.bucket_of(finer.starts), self.buckets)
+            if finer is not None and granularity_ms % finer.granularity == 0  # buckets nest
+            else self._tuples(None, (types.codes, len(types.labels)))
+        )
+        self.users = DistinctUsers(self.tuples, list(rows.dims))
         self._subset_users: list[tuple[np.ndarray, DistinctUsers]] = []
 
     def bucket_of(self, ms: np.ndarray) -> np.ndarray:
@@ -228,30 +232,31 @@ def _kpi_parts(p: Period) -> list[dict[str, Any]]:
     return parts
 
 
-def rollup_rows(rows: Rows, config: AppConfig, granularity_ms: int, finer: Period | None = None) -> pa.Table:
-    """rollup_hourly (granularity HOUR_MS) or rollup_daily (DAY_MS) rows of prepared rows."""
-    return _rollup_period(Period(rows, config, granularity_ms, finer)) if rows.count else ROLLUP.empty_table()
-
-
 def _rollup_period(p: Period) -> pa.Table:
     return _table(_events_parts(p) + _measure_parts(p) + _kpi_parts(p), ROLLUP)
+
+
+def rollup_rows(
+    rows: Rows, config: AppConfig, granularities: Sequence[int]
+) -> Iterator[tuple[int, pa.Table]]:
+    """(granularity, rollup table) of prepared rows, finest first: a coarser granularity starts
+    from the finer one's distinct (bucket, user, ...) tuples instead of the rows."""
+    finer: Period | None = None
+    for granularity in sorted(granularities):
+        if rows.count == 0:
+            yield granularity, ROLLUP.empty_table()
+            continue
+        finer = Period(rows, config, granularity, finer)
+        yield granularity, _rollup_period(finer)
+        release_freed_memory()
 
 
 def rollups(
     tables: Iterable[pa.Table], config: AppConfig, granularities: Sequence[int]
 ) -> dict[int, pa.Table]:
     """The rollups of several granularities over the same raw tables (e.g. one per lake file),
-    read and deduplicated once; a coarser granularity starts from a finer one's distinct users."""
-    rows = prepare(tables, config)
-    if rows.count == 0:
-        return {granularity: ROLLUP.empty_table() for granularity in granularities}
-    out: dict[int, pa.Table] = {}
-    finer: Period | None = None
-    for granularity in sorted(granularities):
-        finer = Period(rows, config, granularity, finer)
-        out[granularity] = _rollup_period(finer)
-        release_freed_memory()
-    return out
+    read and deduplicated once."""
+    return dict(rollup_rows(prepare(tables, config), config, granularities))
 
 
 def rollup(raw: pa.Table, config: AppConfig, granularity_ms: int) -> pa.Table:

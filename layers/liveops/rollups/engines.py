@@ -4,7 +4,7 @@ figure needs from the lake and computes with `liveops.rollups.embedded`."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -14,6 +14,8 @@ import pyarrow.compute as pc
 from liveops.models.app_config import AppConfig
 from liveops.rollups import embedded
 from liveops.rollups.embedded import DAY_MS
+from liveops.rollups.prepare import columns_for
+from liveops.rollups.schema import TS
 
 
 class Engine(Protocol):
@@ -25,6 +27,16 @@ class Engine(Protocol):
 
 class RawReader(Protocol):
     def read_days(self, app_id: str, first: date, last: date) -> pa.Table: ...
+    def iter_days(
+        self, app_id: str, first: date, last: date, columns: Sequence[str]
+    ) -> Iterator[pa.Table]: ...
+
+
+def within(table: pa.Table, start_ms: int, end_ms: int) -> pa.Table:
+    """The rows whose event_time is in [start_ms, end_ms)."""
+    times = pc.cast(pc.cast(table["event_time"], TS), pa.int64())
+    inside = pc.fill_null(pc.and_(pc.greater_equal(times, start_ms), pc.less(times, end_ms)), False)
+    return table if pc.all(inside).as_py() else table.filter(inside)  # no copy when all are in
 
 
 def day_of(ms: int) -> date:
@@ -45,12 +57,13 @@ class EmbeddedEngine:
         self._assignments = assignments
 
     def _read(self, app_id: str, start_ms: int, end_ms: int) -> pa.Table:
-        table = self._raw.read_days(app_id, day_of(start_ms), day_of(end_ms - 1))
-        times = pc.cast(table["event_time"], pa.int64())
-        return table.filter(pc.and_(pc.greater_equal(times, start_ms), pc.less(times, end_ms)))
+        return within(self._raw.read_days(app_id, day_of(start_ms), day_of(end_ms - 1)), start_ms, end_ms)
 
     def rollup(self, config: AppConfig, start_ms: int, end_ms: int, granularity_ms: int) -> pa.Table:
-        return embedded.rollup(self._read(config.app_id, start_ms, end_ms), config, granularity_ms)
+        # file by file: memory holds one file's raw columns at a time, not the period's
+        files = self._raw.iter_days(config.app_id, day_of(start_ms), day_of(end_ms - 1), columns_for(config))
+        tables = (within(table, start_ms, end_ms) for table in files)
+        return embedded.rollups(tables, config, [granularity_ms])[granularity_ms]
 
     def span_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
         back = span_lookback_days(config) * DAY_MS

@@ -49,7 +49,7 @@ def pack(columns: Sequence[Column]) -> tuple[np.ndarray, Callable[[np.ndarray], 
         out: list[np.ndarray] = []
         rest = keys
         for position in range(len(columns) - 1, 0, -1):
-            out.append(rest & ((1 << bits[position]) - 1))
+            out.append(small_codes(rest & ((1 << bits[position]) - 1), 1 << bits[position]))
             rest = rest >> bits[position]
             if position in renumbered:
                 rest = renumbered[position][rest]
@@ -60,8 +60,10 @@ def pack(columns: Sequence[Column]) -> tuple[np.ndarray, Callable[[np.ndarray], 
 
 
 def sorted_unique(keys: np.ndarray) -> np.ndarray:
-    ordered = np.sort(keys)
-    return ordered[run_starts(ordered)]
+    """The distinct keys, ascending. Sorts `keys` in place (callers pass a fresh array): one copy
+    of millions of keys is memory enough."""
+    keys.sort()
+    return keys[run_starts(keys)]
 
 
 def run_starts(*columns: np.ndarray) -> np.ndarray:

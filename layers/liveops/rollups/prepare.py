@@ -9,9 +9,11 @@ hash repeats are compared by their text (docs/rollups.md, "Dedupe").
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,8 +95,13 @@ class ShelvedStrings:
     _codec = pa.Codec("zstd", compression_level=1)
 
     def __init__(self, column: pa.Array | pa.ChunkedArray) -> None:
-        array = pa.concat_arrays([pc.fill_null(_single_array(column).cast(pa.string()), "")])  # offset 0
-        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[: len(array) + 1]
+        array = _single_array(column).cast(pa.string())
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[
+            array.offset : array.offset + len(array) + 1
+        ]
+        if array.null_count or offsets[0]:  # the buffers below must hold just these strings
+            array = pa.concat_arrays([pc.fill_null(array, "")])
+            offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[: len(array) + 1]
         data = array.buffers()[2] or pa.py_buffer(b"")
         self._count = len(array)
         self._sizes = (offsets.nbytes, int(offsets[-1]))
@@ -112,40 +119,48 @@ def _single_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-def first_copies(
-    hashes: np.ndarray,
-    ids: Callable[[np.ndarray], pa.Array],
-    received: np.ndarray,
-    batches: Callable[[np.ndarray], pa.Array],
-) -> np.ndarray:
-    """Keep mask: one row per event id, the copy with the smallest (received_at, batch_id), ties
-    to the earlier row. `ids(rows)` / `batches(rows)` give those rows' texts."""
-    keep = np.ones(len(hashes), dtype=bool)
-    if len(hashes) < 2:
+Gather = Callable[[np.ndarray], Any]  # rows (ascending) -> those rows' values
+
+
+def first_copies(hashes: list[np.ndarray], ids: Gather, received: Gather, batches: Gather) -> np.ndarray:
+    """Keep mask over all rows of the `hashes` parts: one row per event id, the copy with the
+    smallest (received_at, batch_id), ties to the earlier row. Only rows whose hash repeats can be
+    copies; their ids, receipt times and batch ids are gathered and compared exactly."""
+    keep = np.ones(sum(len(part) for part in hashes), dtype=bool)
+    rows = _repeated_hash_rows(hashes)
+    if len(rows) == 0:
         return keep
-    ordered = np.sort(hashes)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if len(repeated) == 0:
-        return keep
-    candidate = pc.is_in(pa.array(hashes), value_set=pa.array(np.unique(repeated))).to_numpy(
-        zero_copy_only=False
-    )
-    rows = np.flatnonzero(candidate)
     copies = pa.table(
         {
             "id": ids(rows),
-            "received": received[rows],
+            "received": received(rows),
             "batch": pc.fill_null(batches(rows), ""),
             "row": rows,
         }
     )
     order = pc.sort_indices(copies, sort_keys=[(c, "ascending") for c in copies.column_names])
     sorted_ids = copies["id"].take(order)
-    later = pc.equal(sorted_ids.slice(1), sorted_ids.slice(0, len(sorted_ids) - 1)).to_numpy(
-        zero_copy_only=False
-    )
-    keep[rows[order.to_numpy()[1:][later]]] = False
+    later = pc.equal(sorted_ids.slice(1), sorted_ids.slice(0, len(sorted_ids) - 1))
+    keep[rows[order.to_numpy()[1:][later.to_numpy(zero_copy_only=False)]]] = False
     return keep
+
+
+def _repeated_hash_rows(parts: list[np.ndarray]) -> np.ndarray:
+    """The rows (over all parts) whose hash some other row has too."""
+    ordered = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    ordered.sort()  # in place: one copy of every hash is memory enough
+    repeated = pa.array(np.unique(ordered[1:][ordered[1:] == ordered[:-1]]))
+    del ordered
+    if len(repeated) == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.cumsum([0, *(len(part) for part in parts)])
+    return np.concatenate(
+        [
+            np.flatnonzero(pc.is_in(pa.array(part), value_set=repeated).to_numpy(zero_copy_only=False))
+            + start
+            for part, start in zip(parts, starts, strict=False)
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------- the rows
@@ -227,27 +242,37 @@ class RowsBuilder:
         parts = self._pop(name)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
-    def _texts(self, name: str) -> Callable[[np.ndarray], pa.Array]:
-        """rows -> the texts of column `name` at those (global) rows."""
-        arrays = self._pop(name)
+    def _split(self, rows: np.ndarray) -> Iterator[np.ndarray]:
+        """Rows (over all parts) as row numbers within each part, part after part."""
         starts = np.cumsum([0, *self._sizes])
+        for start, end in itertools.pairwise(starts):
+            yield rows[(rows >= start) & (rows < end)] - start
+
+    def _texts(self, name: str) -> Gather:
+        parts = self._pop(name)
 
         def at(rows: np.ndarray) -> pa.Array:
-            parts = []
-            for i, array in enumerate(arrays):
-                local = rows[(rows >= starts[i]) & (rows < starts[i + 1])] - starts[i]
-                texts = array.restore() if isinstance(array, ShelvedStrings) else array
-                parts.append(texts.take(pa.array(local)).cast(pa.string()))
-            return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+            texts = [
+                (part.restore() if isinstance(part, ShelvedStrings) else part).take(pa.array(local))
+                for part, local in zip(parts, self._split(rows), strict=True)
+            ]
+            return (
+                pa.concat_arrays([t.cast(pa.string()) for t in texts]) if texts else pa.array([], pa.string())
+            )
+
+        return at
+
+    def _numbers(self, name: str) -> Gather:
+        parts = self._pop(name)
+
+        def at(rows: np.ndarray) -> np.ndarray:
+            return np.concatenate([part[local] for part, local in zip(parts, self._split(rows), strict=True)])
 
         return at
 
     def _dedupe(self) -> np.ndarray:
         return first_copies(
-            self._concat("hashes", np.uint64),
-            self._texts("ids"),
-            self._concat("received", np.int64),
-            self._texts("batches"),
+            self._pop("hashes"), self._texts("ids"), self._numbers("received"), self._texts("batches")
         )
 
     def _kept(self, name: str, keep: np.ndarray, dtype: Any) -> np.ndarray:
@@ -306,13 +331,15 @@ def prepare(tables: Iterable[pa.Table], config: AppConfig, figures: bool = True)
     builder = RowsBuilder(config, figures)
     for table in tables:
         builder.add(table)
-    return builder.build()
+        release_freed_memory()
+    rows = builder.build()
+    del builder
+    release_freed_memory()
+    return rows
 
 
 def release_freed_memory() -> None:
     """Hand freed heap pages back to the OS. glibc keeps the pages of freed arrays smaller than
     its mmap threshold (each file's arrays are), so a Lambda's memory would count them as used."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass

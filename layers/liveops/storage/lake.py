@@ -50,6 +50,12 @@ class RawEventsLake:
         )
         return key
 
+    def delete(self, partition: RawPartition) -> None:
+        """Remove the object `write` made for this partition (a rollback; absent is fine)."""
+        self._s3.delete_object(
+            Bucket=self._bucket, Key=partition.key.prefix(self._root) + partition.file_name()
+        )
+
 
 class RawEventsReader:
     """Reads raw event files of an app back (for rollups), days at a time, in parallel."""

@@ -17,8 +17,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 
 from liveops import wiring
@@ -26,6 +25,7 @@ from liveops.api import credentials_admin as credentials_routes
 from liveops.api import incidents_admin as incidents_routes
 from liveops.api import liveops_admin as liveops_routes
 from liveops.api import metrics as metrics_routes
+from liveops.api.admin_docs import BEARER, NO_STORE, AppIdPath, ok_json, protected_responses
 from liveops.api.http import (
     build_resolver,
     entrypoint,
@@ -36,7 +36,7 @@ from liveops.api.http import (
 )
 from liveops.errors import BadRequest, Conflict, LiveopsError, NotFound
 from liveops.models.admin import AppApplied, AppDetail, AppList, ClientKey
-from liveops.models.app_config import APP_ID_PATTERN, AppConfigError, load_app_config
+from liveops.models.app_config import AppConfigError, load_app_config
 from liveops.models.telemetry import ErrorResponse
 from liveops.services.apps import apply_config, create_key
 from liveops.services.tokens import Role, TokenLookup, authorize, check_role
@@ -48,10 +48,6 @@ from liveops.storage.tokens_store import TokenRecord
 logger = Logger(service="liveops")
 metrics = Metrics(namespace="liveops", service="admin")
 
-BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}]
-AppIdPath = Annotated[str, Path(pattern=APP_ID_PATTERN, description="the app id")]
-NO_STORE = {"Cache-Control": "private, no-store"}
-
 
 @dataclass(frozen=True)
 class AdminServices:
@@ -61,17 +57,8 @@ class AdminServices:
     liveops: LiveOpsStore
 
 
-def _responses(ok: int, model: type, needs: str, not_found: bool = True) -> dict[int, OpenAPIResponse]:
-    error: dict[str, Any] = {"application/json": {"model": ErrorResponse}}
-    documented: dict[int, OpenAPIResponse] = {
-        ok: {"description": "OK", "content": {"application/json": {"model": model}}},
-        400: {"description": "Invalid request", "content": error},
-        401: {"description": "Missing or invalid token", "content": error},
-        403: {"description": f"The token's role is below {needs}", "content": error},
-    }
-    if not_found:
-        documented[404] = {"description": "Unknown app", "content": error}
-    return documented
+def _responses(ok: int, model: type, needs: str, not_found: bool = True) -> dict[int, Any]:
+    return protected_responses(needs, ok_json(model, ok), not_found="Unknown app" if not_found else None)
 
 
 def rbac(

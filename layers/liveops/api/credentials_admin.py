@@ -12,22 +12,17 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from liveops.api.admin_docs import BEARER, NO_STORE, AppIdPath, ok_json, protected_responses
 from liveops.api.http import json_response
 from liveops.errors import NotFound
-from liveops.models.app_config import APP_ID_PATTERN
-from liveops.models.telemetry import ErrorResponse
 from liveops.services.tokens import create_token
 from liveops.storage.apps_store import AppsStore
 from liveops.storage.tokens_store import TokenRecord, TokensStore
 
 logger = Logger(service="liveops")
 
-BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}]
-NO_STORE = {"Cache-Control": "private, no-store"}
-AppIdPath = Annotated[str, Path(pattern=APP_ID_PATTERN, description="the app id")]
 # ids are the short hex ids printed by `liveops keys list` / `liveops tokens list`
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the key or token id")]
 
@@ -72,17 +67,8 @@ class Revoked(BaseModel):
     revoked: bool
 
 
-def _responses(ok: int, model: type, not_found: str | None) -> dict[int, OpenAPIResponse]:
-    error: dict[str, Any] = {"application/json": {"model": ErrorResponse}}
-    documented: dict[int, OpenAPIResponse] = {
-        ok: {"description": "OK", "content": {"application/json": {"model": model}}},
-        400: {"description": "Invalid request", "content": error},
-        401: {"description": "Missing or invalid token", "content": error},
-        403: {"description": "The token's role is below admin", "content": error},
-    }
-    if not_found:
-        documented[404] = {"description": not_found, "content": error}
-    return documented
+def _responses(ok: int, model: type, not_found: str | None) -> dict[int, Any]:
+    return protected_responses("admin", ok_json(model, ok), not_found=not_found)
 
 
 def register(

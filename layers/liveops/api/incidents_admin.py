@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
+from liveops.api.admin_docs import BEARER, NO_STORE, AppIdPath, protected_responses
 from liveops.api.http import json_response
-from liveops.models.app_config import APP_ID_PATTERN
 from liveops.models.incidents import (
     INCIDENT_ID_PATTERN,
     Incident,
@@ -19,14 +19,10 @@ from liveops.models.incidents import (
     IncidentList,
     public_incident,
 )
-from liveops.models.telemetry import ErrorResponse
 from liveops.services.incidents import IncidentService
 from liveops.services.thresholds import ThresholdService
 from liveops.storage.tokens_store import TokenRecord
 
-BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}]
-NO_STORE = {"Cache-Control": "private, no-store"}
-AppIdPath = Annotated[str, Path(pattern=APP_ID_PATTERN, description="the app id")]
 ThresholdIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="the threshold id")]
 IncidentIdPath = Annotated[str, Path(pattern=INCIDENT_ID_PATTERN, description="the incident id")]
 PRECEDENCE = (
@@ -37,17 +33,15 @@ PRECEDENCE = (
 
 
 def _responses(role: str, ok: Any = None, conflict: bool = False) -> dict[int, Any]:
-    error = {"application/json": {"model": ErrorResponse}}
-    out: dict[int, Any] = {
-        200: {"description": "OK", "content": {"application/json": ok}} if ok else {"description": "OK"},
-        400: {"description": "Invalid request", "content": error},
-        401: {"description": "Missing or invalid token", "content": error},
-        403: {"description": f"The token's role is below {role}", "content": error},
-        404: {"description": "Unknown app, threshold or incident", "content": error},
+    success = {
+        200: {"description": "OK", "content": {"application/json": ok}} if ok else {"description": "OK"}
     }
-    if conflict:
-        out[409] = {"description": "Not possible in the current state", "content": error}
-    return out
+    return protected_responses(
+        role,
+        success,
+        not_found="Unknown app, threshold or incident",
+        conflict="Not possible in the current state" if conflict else None,
+    )
 
 
 def register(

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
+from liveops.api.admin_docs import BEARER, NO_STORE, AppIdPath, ok_json, protected_responses
 from liveops.api.http import json_response
 from liveops.domain.experiments import version
 from liveops.errors import NotFound
-from liveops.models.app_config import APP_ID_PATTERN
 from liveops.models.liveops import (
     ContentIn,
     ContentRecord,
@@ -23,29 +23,19 @@ from liveops.models.liveops import (
     LiveEventOut,
     StatusIn,
 )
-from liveops.models.telemetry import ErrorResponse
 from liveops.storage.liveops_store import LiveOpsStore
 from liveops.storage.tokens_store import TokenRecord
 
-BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}]
-NO_STORE = {"Cache-Control": "private, no-store"}
-AppIdPath = Annotated[str, Path(pattern=APP_ID_PATTERN, description="the app id")]
 ItemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="an id")]
 
 
 def _responses(model: type | None, role: str, conflict: bool = False) -> dict[int, Any]:
-    error = {"application/json": {"model": ErrorResponse}}
-    out: dict[int, Any] = {
-        400: {"description": "Invalid request", "content": error},
-        401: {"description": "Missing or invalid token", "content": error},
-        403: {"description": f"The token's role is below {role}", "content": error},
-        404: {"description": "Unknown app or item", "content": error},
-    }
-    if model is not None:
-        out[200] = {"description": "OK", "content": {"application/json": {"model": model}}}
-    if conflict:
-        out[409] = {"description": "Not allowed in the current state", "content": error}
-    return out
+    return protected_responses(
+        role,
+        ok_json(model) if model is not None else None,
+        not_found="Unknown app or item",
+        conflict="Not allowed in the current state" if conflict else None,
+    )
 
 
 def _iso(value: Any) -> str | None:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from liveops.api.admin_docs import BEARER, protected_responses
 from liveops.api.http import json_response
 from liveops.errors import BadRequest, NotFound
 from liveops.models.app_config import APP_ID_PATTERN, NAME_PATTERN, AppConfig
@@ -27,7 +27,6 @@ from liveops.models.metrics import (
     StorageOut,
     TimeseriesOut,
 )
-from liveops.models.telemetry import ErrorResponse
 from liveops.settings import Settings
 from liveops.storage.tokens_store import TokenRecord
 
@@ -91,7 +90,6 @@ GroupByParam = Annotated[
     str | None, Query(pattern=NAME_PATTERN, description="a dimension: one series or group per value")
 ]
 COMMON = {"app", "from", "to", "format"}
-BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}]
 DIMENSION_FILTERS = (
     " Any other query parameter `<dimension>=<value>` keeps that dimension's value only. Rollups store "
     "the total and each dimension alone, so at most one dimension may be named (group_by and filters "
@@ -103,18 +101,14 @@ RANGE_RULES = (
 )
 
 
-def _responses(model: type) -> dict[int, OpenAPIResponse]:
-    error: dict[str, Any] = {"application/json": {"model": ErrorResponse}}
-    return {
+def _responses(model: type) -> dict[int, Any]:
+    figures = {
         200: {
             "description": "The figures (CSV: flat rows with a header)",
             "content": {"application/json": {"model": model}, "text/csv": {"schema": {"type": "string"}}},
-        },
-        400: {"description": "Invalid parameters, range or result too large", "content": error},
-        401: {"description": "Missing or invalid token", "content": error},
-        403: {"description": "The token's role is below viewer", "content": error},
-        404: {"description": "Unknown app", "content": error},
+        }
     }
+    return protected_responses("viewer", figures, invalid="Invalid parameters, range or result too large")
 
 
 # ---------------------------------------------------------------------------- routes

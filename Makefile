@@ -49,11 +49,13 @@ format: setup
 bench: setup
 	$(BIN)/python tests/bench/run.py
 
-# concurrent clients against a fresh local stack, then an exact reconciliation (CLIENTS, DURATION)
+# concurrent clients against a fresh local stack, then an exact reconciliation (CLIENTS, DURATION;
+# FAULTS=0.1 fails that share of the functions' AWS calls)
 CLIENTS ?= 32
 DURATION ?= 60
+FAULTS ?= 0
 loadtest: setup
-	$(BIN)/python -m liveops.local.loadtest --clients $(CLIENTS) --duration $(DURATION)
+	$(BIN)/python -m liveops.local.loadtest --clients $(CLIENTS) --duration $(DURATION) --faults $(FAULTS)
 
 # generated into the package (the admin function serves it); docs/openapi.json links to it
 openapi: setup

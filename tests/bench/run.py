@@ -275,6 +275,7 @@ def main() -> int:
     rows: list[Row] = []
     from assignment_bench import bench_assignments
     from dashboard_bench import bench_dashboard
+    from discord_bench import bench_discord
     from metrics_bench import bench_overview
     from retention_bench import bench_retention
     from rollup_bench import bench_rollups
@@ -283,6 +284,7 @@ def main() -> int:
         bench_ingest,
         bench_writer,
         bench_cold_imports,
+        bench_discord,
         bench_overview,
         bench_dashboard,
         bench_assignments,

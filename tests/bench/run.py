@@ -183,14 +183,14 @@ def bench_ingest() -> list[Row]:
         (
             "ingest: 500-event batch, handler end to end",
             f"{full * 1000:.2f} ms/batch = {500 / full:,.0f} ev/s",
-            f"no-validation floor (parse + the same queue message, no checks) {enqueue_only * 1000:.2f} ms; "
-            f"ratio {full / enqueue_only:.1f}x",
-            "≥ 100k ev/s, ≤ 5 ms, ≤ 3x no-validation floor",
+            f"floor (orjson parse of the same body, no validation) {floor * 1000:.2f} ms; "
+            f"ratio {full / floor:.1f}x",
+            "≥ 100k ev/s, ≤ 5 ms, ≤ 3x floor",
         ),
         (
-            "ingest: the parse alone",
-            f"orjson.loads {floor * 1000:.2f} ms = {500 / floor:,.0f} ev/s",
-            f"handler / parse {full / floor:.1f}x",
+            "ingest: the same queue message built without any check",
+            f"{enqueue_only * 1000:.2f} ms/batch",
+            f"handler / this {full / enqueue_only:.1f}x: what the checks themselves cost",
             "-",
         ),
         (

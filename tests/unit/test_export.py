@@ -83,7 +83,10 @@ def test_export_writes_every_artifact_and_summarises(tmp_path: Path) -> None:
     document = json.loads((out / f"{BASE}.json").read_text())
     assert document["app"] == "web-qa" and document["tables"]["kpis"][0]["value"] == 0.75
     csv_text = (out / f"{BASE}_funnels.csv").read_text()
-    assert csv_text.splitlines()[0] == "funnel,step,name,units"
+    # the funnel table's known columns, in order (cells the rows lack stay empty)
+    assert (
+        csv_text.splitlines()[0] == "funnel,by,step,name,units,conversion_from_start,conversion_from_previous"
+    )
     assert "'=cmd()" in csv_text  # a cell a spreadsheet would run is neutralised by render_csv
     files = [a for a in summary["artifacts"] if a["writer"] in ("json", "csv")]
     uploads = [a for a in summary["artifacts"] if a["writer"] == "s3"]

@@ -115,6 +115,12 @@ def test_an_empty_lake_gives_every_table_and_the_open_incidents() -> None:
     document = json.loads(figures.to_json())
     assert document["name"] == "Tiny <Game>" and document["generated_at"] == "2026-11-30T02:30:00Z"
     assert "discord:1234" not in figures.to_json().decode()
+    # an empty table still has its header line, and the known columns lead in a filled one
+    assert figures.to_csv("timeseries").decode().splitlines() == ["metric,t,value,n"]
+    assert (
+        figures.to_csv("experiments").decode().startswith("experiment,experiment_name,status,metric,variant")
+    )
+    assert figures.to_csv("kpis").decode().splitlines()[0] == "kpi,numerator,denominator,value"
 
 
 def test_unknown_apps_and_long_ranges_are_refused_as_by_the_metrics_api() -> None:

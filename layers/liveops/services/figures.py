@@ -69,6 +69,28 @@ class Incidents(Protocol):
     def stats(self, app_id: str, start: datetime, end: datetime) -> dict[str, Any]: ...
 
 
+# each table's columns in order: an empty table still gets its CSV header (CI consumers parse it)
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "kpis": ("kpi", "numerator", "denominator", "value"),
+    "timeseries": ("metric", "t", "value", "n"),
+    "spans": ("span", "t", "n", "avg", "p50", "p95", "p99"),
+    "funnels": ("funnel", "by", "step", "name", "units", "conversion_from_start", "conversion_from_previous"),
+    "experiments": (
+        "experiment",
+        "experiment_name",
+        "status",
+        "metric",
+        "variant",
+        "is_control",
+        *EXPERIMENT_COLUMNS,
+        "srm_warning",
+    ),
+    "slo": ("threshold_id", "metric", "where", "op", "value", "severity", "observed", "t", "status"),
+    "incidents": ("incident_id", "severity", "status", "source", "metric", "summary", "opened_at"),
+    "incident_stats": ("name", "value"),
+}
+
+
 @dataclass(frozen=True)
 class Figures:
     app_id: str
@@ -94,11 +116,12 @@ class Figures:
         return json.dumps(document, ensure_ascii=False, sort_keys=False, default=str).encode("utf-8")
 
     def to_csv(self, name: str) -> bytes:
-        """One table as CSV (header from the rows' keys; cells a spreadsheet would run are quoted)."""
+        """One table as CSV (header: the table's known columns, then any other key of its rows;
+        cells a spreadsheet would run are quoted)."""
         from liveops.domain.metrics import render_csv
 
         rows = self.tables[name]
-        columns: list[str] = []
+        columns: list[str] = list(TABLE_COLUMNS.get(name, ()))
         for row in rows:
             columns += [key for key in row if key not in columns]
         cells = ([_csv_value(row.get(column)) for column in columns] for row in rows)

@@ -264,3 +264,26 @@ def test_client_route_keys(method: str, path: str, stack: AwsStack, game: str, o
     # another app's key is valid, but for its own app: it never reads or writes test-game's data
     status, _, answer = api.call(method, path, body, {"x-api-key": other_app_key})
     assert status in (200, 202) or answer["error"]["code"] == "no_content", answer
+
+
+def test_another_apps_key_never_sees_this_apps_live_events(
+    stack: AwsStack, game: str, other_app_key: str
+) -> None:
+    api = Api()
+    bearer = {"authorization": f"Bearer {create_token(wiring.tokens_store(), 'editor').token}"}
+    status, _, answer = api.call("PUT", f"/v1/admin/apps/{APP}/events/only-here", LIVE_EVENT_NOW, bearer)
+    assert status == 200, answer
+    wiring.client_service.cache_clear()  # a new container: no cached live events
+
+    mine = api.call("GET", "/v1/events/active", None, {"x-api-key": game})[2]
+    theirs = api.call("GET", "/v1/events/active", None, {"x-api-key": other_app_key})[2]
+    assert [e["id"] for e in mine["events"]] == ["only-here"], mine
+    assert theirs["events"] == []
+
+
+LIVE_EVENT_NOW = {
+    "type": "event",
+    "start_at": iso(NOW - timedelta(hours=1)),
+    "end_at": iso(NOW + timedelta(hours=1)),
+    "content_version": "*",
+}

@@ -25,6 +25,15 @@ REPORT_SECTIONS = ("overview", "kpis", "measures", "spans", "incidents")
 PAGE_PREFIX = "rpt"
 ALERT_PREFIXES = ("ack", "resolve")
 
+# the `app` option every command takes (a guild may link several apps)
+APP_OPTION: dict[str, Any] = {
+    "type": STRING,
+    "name": "app",
+    "description": "an app linked to this server (default: the server's app)",
+    "required": False,
+    "max_length": 40,
+}
+
 # one definition list, registered as is (bulk overwrite): names, descriptions and typed options
 COMMANDS: list[dict[str, Any]] = [
     {
@@ -32,13 +41,7 @@ COMMANDS: list[dict[str, Any]] = [
         "type": 1,
         "description": "Telemetry of the last 7 days: totals, KPIs, measures, spans, incidents",
         "options": [
-            {
-                "type": STRING,
-                "name": "app",
-                "description": "an app linked to this server (default: the server's app)",
-                "required": False,
-                "max_length": 40,
-            },
+            APP_OPTION,
             {
                 "type": STRING,
                 "name": "section",
@@ -52,29 +55,13 @@ COMMANDS: list[dict[str, Any]] = [
         "name": "weekly_report",
         "type": 1,
         "description": "The weekly report of the server's app, now (last 7 days)",
-        "options": [
-            {
-                "type": STRING,
-                "name": "app",
-                "description": "an app linked to this server (default: the server's app)",
-                "required": False,
-                "max_length": 40,
-            }
-        ],
+        "options": [APP_OPTION],
     },
     {
         "name": "incidents",
         "type": 1,
         "description": "Open incidents of the server's app, with Acknowledge / Resolve buttons",
-        "options": [
-            {
-                "type": STRING,
-                "name": "app",
-                "description": "an app linked to this server (default: the server's app)",
-                "required": False,
-                "max_length": 40,
-            }
-        ],
+        "options": [APP_OPTION],
     },
     {
         "name": "experiment",
@@ -88,13 +75,7 @@ COMMANDS: list[dict[str, Any]] = [
                 "required": True,
                 "max_length": 128,
             },
-            {
-                "type": STRING,
-                "name": "app",
-                "description": "an app linked to this server (default: the server's app)",
-                "required": False,
-                "max_length": 40,
-            },
+            APP_OPTION,
         ],
     },
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from liveops.models.app_config import AppConfig
-from liveops.storage.dynamo import now_iso
+from liveops.storage.dynamo import all_items, now_iso
 
 CONFIG_SK = "CONFIG"
 
@@ -67,19 +67,14 @@ class AppsStore:
         return config, int(item["config_version"]["N"])
 
     def list_apps(self) -> list[tuple[str, int]]:
-        apps: list[tuple[str, int]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "FilterExpression": "sk = :config",
-            "ExpressionAttributeValues": {":config": {"S": CONFIG_SK}},
-            "ProjectionExpression": "app_id, config_version",
-        }
-        while True:
-            page = self._db.scan(**kwargs)
-            apps.extend((i["app_id"]["S"], int(i["config_version"]["N"])) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(apps)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = all_items(
+            self._db.scan,
+            TableName=self._table,
+            FilterExpression="sk = :config",
+            ExpressionAttributeValues={":config": {"S": CONFIG_SK}},
+            ProjectionExpression="app_id, config_version",
+        )
+        return sorted((i["app_id"]["S"], int(i["config_version"]["N"])) for i in items)
 
     # ---- client keys
     def add_key(self, app_id: str, key_id: str, key_hash: str) -> ApiKeyRecord:

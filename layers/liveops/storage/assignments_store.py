@@ -8,6 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from liveops.storage.dynamo import all_items
+
 
 class AssignmentsStore:
     def __init__(self, dynamodb: Any, table: str) -> None:
@@ -58,35 +60,19 @@ class AssignmentsStore:
 
     def export(self, app_id: str, experiment_id: str) -> list[tuple[str, str, int]]:
         """(user_hash, variant_id, assigned_at ms) of every assignment of an experiment."""
-        rows: list[tuple[str, str, int]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"{app_id}#{experiment_id}"}},
-        }
-        while True:
-            page = self._db.query(**kwargs)
-            rows += [
-                (i["sk"]["S"], i["variant_id"]["S"], int(i["assigned_at"]["N"]))
-                for i in page.get("Items", [])
-            ]
-            if "LastEvaluatedKey" not in page:
-                return rows
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [
+            (i["sk"]["S"], i["variant_id"]["S"], int(i["assigned_at"]["N"]))
+            for i in self._items(app_id, experiment_id)
+        ]
 
     # ---- retention: the assignments of a finished experiment are deleted once past retention
     def _items(self, app_id: str, experiment_id: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"{app_id}#{experiment_id}"}},
-        }
-        while True:
-            page = self._db.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return all_items(
+            self._db.query,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"{app_id}#{experiment_id}"}},
+        )
 
     def usage(self, app_id: str, experiment_id: str) -> tuple[int, int]:
         """(items, approximate bytes) stored for an experiment."""

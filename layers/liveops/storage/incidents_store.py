@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from liveops.models.incidents import Incident
-from liveops.storage.dynamo import is_conditional_failure
+from liveops.storage.dynamo import all_items, is_conditional_failure
 
 
 class StaleWrite(Exception):
@@ -97,13 +97,7 @@ class IncidentsStore:
         return item["incident_id"]["S"] if item else None
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        kwargs["TableName"] = self._table
-        while True:
-            page = self._db.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return all_items(self._db.query, TableName=self._table, **kwargs)
 
     def scan_incidents(
         self,

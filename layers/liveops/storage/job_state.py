@@ -14,6 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from liveops.storage.dynamo import all_items
+
 RUN_TTL_SECONDS = 30 * 86_400
 
 
@@ -40,19 +42,14 @@ class JobState:
         )
 
     def dirty(self, scope: str, app_id: str) -> list[DirtyMark]:
-        marks: list[DirtyMark] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"DIRTY#{scope}#{app_id}"}},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._db.query(**kwargs)
-            marks += [DirtyMark(i["sk"]["S"], int(i["version"]["N"])) for i in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return sorted(marks, key=lambda m: m.key)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = all_items(
+            self._db.query,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"DIRTY#{scope}#{app_id}"}},
+            ConsistentRead=True,
+        )
+        return sorted((DirtyMark(i["sk"]["S"], int(i["version"]["N"])) for i in items), key=lambda m: m.key)
 
     def clear(self, scope: str, app_id: str, mark: DirtyMark) -> bool:
         """Forget a mark unless it changed since it was read; False when it did (keep it dirty)."""

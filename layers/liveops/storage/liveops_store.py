@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from liveops.errors import Conflict, NotFound
 from liveops.models.liveops import ContentIn
-from liveops.storage.dynamo import is_conditional_failure, now_iso
+from liveops.storage.dynamo import all_items, is_conditional_failure, now_iso
 
 # which statuses an experiment may move to, from each status
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -35,13 +35,7 @@ class LiveOpsStore:
         if prefix:
             kwargs["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
             kwargs["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._db.query(**kwargs)
-            items += page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(all_items(self._db.query, **kwargs))
 
     # ---------------------------------------------------------------- live events
     def put_event(self, app_id: str, event_id: str, doc: dict[str, Any]) -> dict[str, Any]:

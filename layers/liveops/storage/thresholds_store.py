@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from liveops.models.app_config import ThresholdSpec
-from liveops.storage.dynamo import is_conditional_failure, now_iso
+from liveops.storage.dynamo import all_items, is_conditional_failure, now_iso
 
 
 def _key(app_id: str, threshold_id: str) -> dict[str, Any]:
@@ -40,20 +40,16 @@ class ThresholdsStore:
 
     def list(self, app_id: str) -> list[tuple[ThresholdSpec, str]]:
         """Every stored threshold of the app with its updated_at, by id."""
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"APP#{app_id}#THRESHOLD"}},
-        }
-        found: list[tuple[ThresholdSpec, str]] = []
-        while True:
-            page = self._db.query(**kwargs)
-            for item in page.get("Items", []):
-                spec = ThresholdSpec.model_validate(json.loads(item["doc"]["S"]))
-                found.append((spec, item["updated_at"]["S"]))
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = all_items(
+            self._db.query,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"APP#{app_id}#THRESHOLD"}},
+        )
+        return [
+            (ThresholdSpec.model_validate(json.loads(item["doc"]["S"])), item["updated_at"]["S"])
+            for item in items
+        ]
 
     def delete(self, app_id: str, threshold_id: str) -> bool:
         try:

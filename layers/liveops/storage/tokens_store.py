@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from liveops.storage.dynamo import now_iso
+from liveops.storage.dynamo import all_items, now_iso
 
 TOKEN_SK = "TOKEN"
 LIST_PK = "TOKENS"
@@ -81,18 +81,13 @@ class TokensStore:
         return None if item is None else _record(item)
 
     def list(self) -> list[TokenRecord]:
-        records: list[TokenRecord] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :token)",
-            "ExpressionAttributeValues": {":pk": {"S": LIST_PK}, ":token": {"S": "TOKEN#"}},
-        }
-        while True:
-            page = self._db.query(**kwargs)
-            records.extend(_record(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(records, key=lambda r: (r.created_at, r.token_id))
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = all_items(
+            self._db.query,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :token)",
+            ExpressionAttributeValues={":pk": {"S": LIST_PK}, ":token": {"S": "TOKEN#"}},
+        )
+        return sorted(map(_record, items), key=lambda r: (r.created_at, r.token_id))
 
     def revoke(self, token_id: str) -> bool:
         """Mark both items revoked (the first revocation time is kept); False if there is no such token."""

@@ -212,10 +212,10 @@ def wait_for_queue(stack: StackProcess, progress: Callable[[str], None], timeout
     raise TimeoutError("the events queue did not drain")
 
 
-def lake_event_ids(stack: StackProcess, app_id: str) -> set[str]:
+def lake_event_ids(s3: Any, bucket: str, app_id: str) -> set[str]:
+    """The distinct event ids of an app in the raw lake."""
     import pyarrow.parquet as pq
 
-    s3, bucket = stack.aws("s3"), stack.info["lake_bucket"]
     ids: set[str] = set()
     for key in _keys(s3, bucket, f"raw/events/app_id={app_id}/"):
         data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -223,12 +223,11 @@ def lake_event_ids(stack: StackProcess, app_id: str) -> set[str]:
     return ids
 
 
-def rollup_total(stack: StackProcess, table: str, app_id: str) -> int:
+def rollup_total(s3: Any, bucket: str, table: str, app_id: str) -> int:
     """Sum of `n` over the all-events rows (kind events, name *, no grouping) of a curated table."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    s3, bucket = stack.aws("s3"), stack.info["lake_bucket"]
     total = 0
     for key in _keys(s3, bucket, f"curated/{table}/app_id={app_id}/"):
         data = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
@@ -280,8 +279,9 @@ def run_load(
         if result.returncode != 0:
             tally.problem(f"jobs run {job} failed: {result.stderr[-2000:]}")
     apps = {}
+    s3, bucket = stack.aws("s3"), stack.info["lake_bucket"]
     for app_id, accepted in sorted(tally.accepted.items()):
-        in_lake = lake_event_ids(stack, app_id)
+        in_lake = lake_event_ids(s3, bucket, app_id)
         given_up = tally.given_up.get(app_id, set()) - accepted
         unexplained = in_lake - accepted - given_up
         # events of given-up batches that made it to the lake anyway count there, not in `accepted`
@@ -289,8 +289,8 @@ def run_load(
         apps[app_id] = {
             "accepted": len(accepted),
             "lake_distinct": len(in_lake),
-            "rollup_hourly": rollup_total(stack, "rollup_hourly", app_id),
-            "rollup_daily": rollup_total(stack, "rollup_daily", app_id),
+            "rollup_hourly": rollup_total(s3, bucket, "rollup_hourly", app_id),
+            "rollup_daily": rollup_total(s3, bucket, "rollup_daily", app_id),
             "lost": len(accepted - in_lake),
             "given_up": len(given_up),
             "given_up_in_lake": landed_anyway,

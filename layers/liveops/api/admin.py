@@ -61,6 +61,12 @@ def _responses(ok: int, model: type, needs: str, not_found: bool = True) -> dict
     return protected_responses(needs, ok_json(model, ok), not_found="Unknown app" if not_found else None)
 
 
+def _refused(status: int, path: str, needs: Role) -> None:
+    """Counts and logs a refused call (never its credentials)."""
+    metrics.add_metric(name="AuthFailures", unit=MetricUnit.Count, value=1)
+    logger.warning("request refused", extra={"status": status, "needs": needs, "path": path})
+
+
 def rbac(
     app: APIGatewayHttpResolver, tokens: Callable[[], TokenLookup], role: Role
 ) -> Callable[[], TokenRecord]:
@@ -74,11 +80,7 @@ def rbac(
             header = app.current_event.get_header_value("authorization", case_sensitive=False)
             return authorize(tokens(), header, role)
         except LiveopsError as exc:
-            metrics.add_metric(name="AuthFailures", unit=MetricUnit.Count, value=1)
-            logger.warning(
-                "request refused",
-                extra={"status": exc.status, "needs": role, "path": app.current_event.path},
-            )
+            _refused(exc.status, app.current_event.path, role)
             raise
 
     require.__name__ = f"require_{role}"
@@ -105,9 +107,7 @@ def authenticated_entrypoint(
             try:
                 app.append_context(caller=authorize(tokens(), headers.get("authorization"), "viewer"))
             except LiveopsError as exc:
-                if exc.status == 401:
-                    metrics.add_metric(name="AuthFailures", unit=MetricUnit.Count, value=1)
-                    logger.warning("request refused", extra={"status": exc.status, "path": path})
+                _refused(exc.status, path, "viewer")
                 return proxy_response(exc.status, json_text(exc.body()), exc.headers)
         try:
             return route(event, context)

@@ -51,9 +51,9 @@ def test_short_load_under_aws_faults_loses_nothing(tmp_path: Path) -> None:
         assert stack.info["fault_rate"] == 0.1
         report = run_load(stack, clients=3, duration=4, seed=9, progress=lambda message: None)
     finally:
-        stack.stop()
+        _, output = stack.stop()
 
-    assert report["problems"] == [] and report["ok"] is True
+    assert report["problems"] == [] and report["ok"] is True, output[-5000:]
     assert set(report["statuses"]) <= {"202", "400", "503"}
     for figures in report["apps"].values():
         assert figures["lost"] == 0 and figures["unacknowledged_in_lake"] == 0

@@ -31,12 +31,8 @@ def post(api: Api, key: str | None, body: Any = None, **headers: str) -> tuple[i
 
 
 def queued_events(stack: AwsStack) -> list[dict[str, Any]]:
-    """Every queued event as a dict (messages carry events as columns)."""
-    events = []
-    for message in drain(stack.env["EVENTS_QUEUE_URL"]):
-        columns = message["events"]
-        events += [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-    return events
+    """Every queued event, as its message carries it."""
+    return [event for message in drain(stack.env["EVENTS_QUEUE_URL"]) for event in message["events"]]
 
 
 def test_valid_batch_is_accepted_and_enqueued_with_hashed_user(api: Api, game: str, stack: AwsStack) -> None:
@@ -48,14 +44,16 @@ def test_valid_batch_is_accepted_and_enqueued_with_hashed_user(api: Api, game: s
     assert len(messages) == 1
     message = messages[0]
     assert message["batch_id"] == body["batch_id"]
-    assert message["events"]["event_id"] == [e["event_id"] for e in events]
+    assert message["v"] == 2
+    assert [e["event_id"] for e in message["events"]] == [e["event_id"] for e in events]
     assert "player-42" not in json.dumps(message)
     expected = hmac.new(
         app_user_hash_key(b"test-secret", "test-game"), b"player-42", hashlib.sha256
     ).hexdigest()
     assert message["user_hash"] == expected
     assert (message["platform"], message["client_version"], message["session_id"]) == ("web", "1.2.0", "s-1")
-    assert message["events"]["payload"] == [json.dumps(e["payload"], separators=(",", ":")) for e in events]
+    assert [e["payload"] for e in message["events"]] == [e["payload"] for e in events]
+    assert [e["event_time"] for e in message["events"]] == [e["event_time"] for e in events]
 
 
 def test_mixed_batch_rejects_bad_events_and_keeps_the_good(api: Api, game: str, stack: AwsStack) -> None:

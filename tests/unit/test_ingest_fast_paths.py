@@ -1,8 +1,8 @@
 """The ingest hot paths against their references: same outcome on every input.
 
-- `compile_fast_check` never accepts a payload the reference validator refuses, and splits the
-  ones it accepts into the same nums/attrs (same order).
-- `_accept_all` (whole batch in column passes) gives exactly the columns of the event-by-event loop.
+- the app's msgspec decoder never accepts a payload the reference validator refuses, and reads the
+  ones it accepts exactly as they were sent;
+- a decoded batch gives exactly the rejections and lake rows of the event-by-event loop.
 - The ingest lane answers exactly as the Powertools resolver does, on valid and invalid requests.
 """
 
@@ -13,6 +13,7 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,8 +23,10 @@ from liveops.api import ingest as ingest_api
 from liveops.api.http import entrypoint
 from liveops.api.ingest import IngestService, build_app
 from liveops.domain import ingest as domain
-from liveops.domain.event_schema import FLOAT_SAFE_INT, compile_event, compile_fast_check
-from liveops.domain.ingest import CompiledApp, ValidatedBatch, validate_batch
+from liveops.domain.batch_decoder import BatchDecoder, payload_text_bound
+from liveops.domain.event_schema import FLOAT_SAFE_INT, compile_event
+from liveops.domain.ingest import CompiledApp, ValidatedBatch, queue_messages, validate_batch
+from liveops.domain.raw_events import parse_message
 from liveops.errors import Unauthorized, Unavailable
 from liveops.models.app_config import EventSpec, load_app_config
 from liveops.models.telemetry import BatchIn
@@ -73,25 +76,43 @@ VALUES = st.one_of(
 PAYLOADS = st.dictionaries(st.sampled_from([*FIELDS, "xp", "level"]), VALUES, max_size=len(FIELDS) + 1)
 
 
-def reference(spec: EventSpec, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    nums: dict[str, Any] = {}
-    attrs: dict[str, Any] = {}
-    return None if compile_event(spec)(payload, nums, attrs) is not None else (nums, attrs)
+def reference_accepts(event_type: str, payload: dict[str, Any]) -> bool:
+    return compile_event(CONFIG.events[event_type])(payload) is None
+
+
+def decode_one(event_type: str, payload: Any) -> Any:
+    """The event as the app's decoder reads it in a one-event batch, or None if it refuses."""
+    assert APP.decoder is not None
+    try:
+        body = orjson.dumps(
+            {
+                "session_id": "s",
+                "platform": "web",
+                "events": [
+                    {"event_id": "a", "event_type": event_type, "event_time": EVENT_TIME, "payload": payload}
+                ],
+            }
+        )
+    except orjson.JSONEncodeError:
+        return None
+    decoded = APP.decoder.decode(body.decode())
+    return None if decoded is None else decoded[1][0]
 
 
 @settings(max_examples=1500, deadline=None)
 @given(payload=PAYLOADS, event_type=st.sampled_from(sorted(CONFIG.events)))
-def test_fast_check_agrees_with_the_reference(payload: dict[str, Any], event_type: str) -> None:
-    spec = CONFIG.events[event_type]
-    fast = compile_fast_check(spec)(payload)
-    if fast is not None:
-        expected = reference(spec, payload)
-        assert expected is not None, payload
-        assert [list(m.items()) for m in fast] == [list(m.items()) for m in expected]
+def test_decoder_never_accepts_what_the_reference_refuses(payload: dict[str, Any], event_type: str) -> None:
+    event = decode_one(event_type, payload)
+    if event is not None:
+        assert reference_accepts(event_type, payload), payload
+        # and it reads the payload as it was: same keys, same values, same types
+        decoded = msgspec.to_builtins(event.payload)
+        assert decoded == payload and [type(decoded[k]) for k in payload] == [
+            type(v) for v in payload.values()
+        ]
 
 
-def test_fast_check_takes_the_common_payloads() -> None:
-    check = APP.checks["run_end"]
+def test_decoder_takes_the_common_payloads() -> None:
     full = {
         "run_id": "r1",
         "outcome": "win",
@@ -103,24 +124,55 @@ def test_fast_check_takes_the_common_payloads() -> None:
         "tier": 2,
         "note": "n",
     }
-    assert check(full) == reference(CONFIG.events["run_end"], full)
-    assert check({"run_id": "r1", "outcome": "loss", "score": 1}) == (
-        {"score": 1},
-        {"run_id": "r1", "outcome": "loss"},
-    )
-    assert APP.checks["session_start"]({}) == ({}, {})
-    # not sure -> the reference decides (a null optional, a float beyond 2^53, an unknown key)
-    for unsure in (
-        {"run_id": "r", "outcome": "win", "note": None},
-        {"run_id": "r", "outcome": "win", "duration_ms": 2.0**60},
-        {"run_id": "r", "outcome": "win", "xp": 1},
-        {"run_id": "r", "outcome": "toolongvalue"},
-        {"run_id": "r", "outcome": "win", "tier": 2000},
-        {"run_id": "r", "outcome": "win", "score": 0},
+    for event_type, payload in (
+        ("run_end", full),
+        ("run_end", {"run_id": "r1", "outcome": "loss", "score": 1}),
+        ("run_end", {"run_id": "é" * 8, "outcome": "win", "duration_ms": 0, "ratio": -0.25}),
+        ("session_start", {}),
+        ("session_start", None),
+        ("level_up", {"level": 2**53}),
     ):
-        assert check(unsure) is None
-    assert APP.checks["session_start"]({"a": 1}) is None
+        assert decode_one(event_type, payload) is not None, payload
+    # not sure, or refused -> the reference decides (a null optional, a float beyond 2^53, an
+    # unknown key, an enum value beyond max_length, bounds, a float in an integer field)
+    for event_type, payload in (
+        ("run_end", {"run_id": "r", "outcome": "win", "note": None}),
+        ("run_end", {"run_id": "r", "outcome": "win", "duration_ms": 2.0**60}),
+        ("run_end", {"run_id": "r", "outcome": "win", "xp": 1}),
+        ("run_end", {"run_id": "r", "outcome": "toolongvalue"}),
+        ("run_end", {"run_id": "r", "outcome": "win", "tier": 2000}),
+        ("run_end", {"run_id": "r", "outcome": "win", "score": 0}),
+        ("run_end", {"run_id": "r", "outcome": "win", "score": 5.0}),
+        ("run_end", {"run_id": "r", "outcome": "win", "duration_ms": True}),
+        ("run_end", {"run_id": "r" * 9, "outcome": "win"}),
+        ("run_end", {"outcome": "win"}),
+        ("session_start", {"a": 1}),
+        ("session_start", []),
+        ("level_up", {"level": 2**53 + 1}),
+        ("nope", {}),
+    ):
+        assert decode_one(event_type, payload) is None, payload
     assert math.isclose(FLOAT_SAFE_INT, 2**53)
+
+
+def test_payload_text_bounds() -> None:
+    bounded = load_app_config(
+        {
+            "app_id": "acme-roguelike",
+            "name": "Acme",
+            "platforms": ["web"],
+            "events": {
+                "short": {"fields": {"a": {"type": "string", "max_length": 10}, "n": {"type": "number"}}},
+                "free": {"fields": {"note": {"type": "string"}}},
+                "long": {"fields": {"note": {"type": "string", "max_length": 16384}}},
+            },
+        }
+    )
+    assert payload_text_bound(bounded.events["short"]) == 2 + (1 + 4 + 62) + (1 + 4 + 24)
+    assert payload_text_bound(bounded.events["free"]) is None
+    decoder = BatchDecoder(bounded)
+    # the types whose payload may outgrow the limit are measured one by one
+    assert len(decoder.oversize(16384)) == 2 and len(decoder.oversize(10**6)) == 1
 
 
 # --------------------------------------------------------------------------- whole batch
@@ -179,56 +231,88 @@ def run(events: list[Any], *, sent_at: str | None = None, max_payload_bytes: int
     )
 
 
+def run_decoded(
+    events: list[Any], *, sent_at: str | None = None, max_payload_bytes: int = 16384
+) -> ValidatedBatch | None:
+    """As `run`, with the events read by the app's decoder (None when it refuses the batch)."""
+    assert APP.decoder is not None
+    body: dict[str, Any] = {"session_id": "s", "platform": "web", "events": events}
+    if sent_at is not None:
+        body["sent_at"] = sent_at
+    try:
+        decoded = APP.decoder.decode(orjson.dumps(body).decode())
+    except orjson.JSONEncodeError:
+        return None
+    if decoded is None:
+        return None
+    envelope, decoded_events = decoded
+    batch = BatchIn.model_validate({**envelope, "events": decoded_events})
+    return validate_batch(
+        batch,
+        APP,
+        batch_id="b",
+        received_at_ms=RECEIVED_MS,
+        user_hash=None,
+        max_payload_bytes=max_payload_bytes,
+    )
+
+
+def lake_rows(result: ValidatedBatch) -> Any:
+    """What the writer stores of the batch's queue messages."""
+    return [parse_message(message) for message in queue_messages(result, 10**9)]
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     events=st.lists(st.one_of(GOOD_EVENT, GOOD_EVENT, GOOD_EVENT, ANY_EVENT), min_size=1, max_size=12),
     sent_at=st.sampled_from([None, "2025-12-03T09:02:05Z", "2025-12-03T10:30:00.5+00:00"]),
     max_payload_bytes=st.sampled_from([16384, 40]),
 )
-def test_whole_batch_path_equals_the_event_loop(
-    events: list[Any], sent_at: str | None, max_payload_bytes: int, monkeypatch_module: Any
+def test_decoded_path_equals_the_event_loop(
+    events: list[Any], sent_at: str | None, max_payload_bytes: int
 ) -> None:
-    fast = run(copy.deepcopy(events), sent_at=sent_at, max_payload_bytes=max_payload_bytes)
-    with monkeypatch_module.context() as patch:
-        patch.setattr(domain, "_accept_all", lambda *args: None)
-        slow = run(copy.deepcopy(events), sent_at=sent_at, max_payload_bytes=max_payload_bytes)
+    fast = run_decoded(copy.deepcopy(events), sent_at=sent_at, max_payload_bytes=max_payload_bytes)
+    if fast is None:  # refused by the decoder: the lane takes the event loop itself
+        return
+    slow = run(copy.deepcopy(events), sent_at=sent_at, max_payload_bytes=max_payload_bytes)
     assert fast.rejected == slow.rejected
     assert fast.header == slow.header
-    assert orjson.dumps(fast.columns) == orjson.dumps(slow.columns)  # values and key order
-    assert fast.sizes == slow.sizes
+    assert orjson.dumps(lake_rows(fast)) == orjson.dumps(lake_rows(slow))  # the same lake rows, byte for byte
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Any:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
-def test_whole_batch_path_is_taken_for_a_valid_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_decoded_path_accepts_a_valid_batch_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     taken: list[bool] = []
-    original = domain._accept_all
+    original = domain.accept_decoded
 
-    def spy(*args: Any) -> Any:
-        result = original(*args)
-        taken.append(result is not None)
-        return result
+    def spy(*args: Any) -> bool:
+        taken.append(original(*args))
+        return taken[-1]
 
-    monkeypatch.setattr(domain, "_accept_all", spy)
+    monkeypatch.setattr(domain, "accept_decoded", spy)
     event_time = iso(RECEIVED - timedelta(minutes=1))
-    result = run(
-        [
-            {
-                "event_id": "a",
-                "event_type": "run_end",
-                "event_time": event_time,
-                "payload": {"run_id": "r", "outcome": "win"},
-            },
-            {"event_id": "b", "event_type": "session_start", "event_time": event_time},
-        ]
-    )
-    assert taken == [True] and result.accepted == 2 and result.rejected == []
-    run([{"event_id": "a", "event_type": "nope", "event_time": event_time}])
-    assert taken == [True, False]
+    good = [
+        {
+            "event_id": "a",
+            "event_type": "run_end",
+            "event_time": event_time,
+            "payload": {"run_id": "r", "outcome": "win"},
+        },
+        {"event_id": "b", "event_type": "session_start", "event_time": event_time},
+    ]
+    result = run_decoded(good)
+    assert taken == [True] and result is not None and result.accepted == 2 and result.rejected == []
+    # batch-wide checks msgspec cannot make: a repeated id, a time out of the window, no offset
+    for changed in (
+        {"event_id": "a"},
+        {"event_time": iso(RECEIVED - timedelta(days=40))},
+        {"event_time": "2025-12-03T10:00:00"},
+    ):
+        result = run_decoded([good[0], {**good[1], **changed}])
+        assert (
+            taken[-1] is False and result is not None and result.accepted == 1 and len(result.rejected) == 1
+        )
+    # the reference path never sees decoded events
+    assert run_decoded([{"event_id": "a", "event_type": "nope", "event_time": event_time}]) is None
 
 
 # --------------------------------------------------------------------------- the lane
@@ -339,7 +423,9 @@ def test_lane_answers_as_the_resolver(index: int, queue_fails: bool, monkeypatch
         app = build_app(lambda: service)  # noqa: B023 - called within this iteration
         if not with_lane:
             app.lane = None
-        answers.append((entrypoint(app)(copy.deepcopy(REQUESTS[index]), None), queue.sent))
+        response = entrypoint(app)(copy.deepcopy(REQUESTS[index]), None)
+        # the same lake rows (the lane's message holds decoded events, in the taxonomy's key order)
+        answers.append((response, [parse_message(message) for message in queue.sent]))
     assert answers[0] == answers[1]
 
 

@@ -121,14 +121,14 @@ def test_parse_message_refuses_non_json(raw: bytes | str) -> None:
         1,
         None,
         {"app_id": "acme", "events": columns()},
-        {**header(), "v": 2, "events": columns()},
+        {**header(), "v": 3, "events": columns()},
         {**header(), "v": "1", "events": columns()},
         {**header(), "v": None, "events": columns()},
     ],
-    ids=["list", "string", "number", "null", "no-version", "v2", "v-string", "v-null"],
+    ids=["list", "string", "number", "null", "no-version", "v3", "v-string", "v-null"],
 )
 def test_parse_message_refuses_other_versions(message: Any) -> None:
-    with pytest.raises(BadMessage, match="not a liveops v1 events message"):
+    with pytest.raises(BadMessage, match="not a liveops v1 or v2 events message"):
         parse_message(orjson.dumps(message))
 
 
@@ -183,6 +183,115 @@ def test_parse_message_lists_every_missing_header_field() -> None:
 def test_parse_message_refuses_mistyped_header(change: dict[str, Any]) -> None:
     with pytest.raises(BadMessage, match="mistyped"):
         parse_message(body(header(**change), columns(event("a", 0))))
+
+
+# --------------------------------------------------------------------------- v2: events as sent
+
+
+def v2(*events: dict[str, Any], **changes: Any) -> bytes:
+    return body({**header(**changes), "v": 2}, list(events))
+
+
+def sent(event_id: str, when: str, payload: Any = None, **extra: Any) -> dict[str, Any]:
+    event = {"event_type": "run_end", "event_id": event_id, "event_time": when, **extra}
+    if payload is not None:
+        event["payload"] = payload
+    return event
+
+
+def test_v2_events_become_the_lake_columns() -> None:
+    head, parsed = parse_message(
+        v2(
+            sent("a", "2025-12-03T10:00:00.250Z", {"tag": "x", "score": 3, "ratio": 0.5, "won": True}),
+            sent("b", "2025-12-03T11:00:00+01:00"),
+            sent("c", "2025-12-03T10:00:00Z", {"note": None, "tag": "y"}),
+        )
+    )
+    assert head["v"] == 2 and "events" not in head
+    assert parsed == {
+        "event_id": ["a", "b", "c"],
+        "event_type": ["run_end"] * 3,
+        "event_time": [ms("2025-12-03T10:00:00") + 250, ms("2025-12-03T10:00:00"), ms("2025-12-03T10:00:00")],
+        "client_event_time": [
+            ms("2025-12-03T10:00:00") + 250,
+            ms("2025-12-03T10:00:00"),
+            ms("2025-12-03T10:00:00"),
+        ],
+        # numbers and booleans apart from strings; a null optional field is stored as absent
+        "nums": [{"score": 3, "ratio": 0.5, "won": True}, {}, {}],
+        "attrs": [{"tag": "x"}, {}, {"tag": "y"}],
+        # canonical JSON text: sorted keys, nulls kept
+        "payload": ['{"ratio":0.5,"score":3,"tag":"x","won":true}', "{}", '{"note":null,"tag":"y"}'],
+    }
+
+
+def test_v2_corrects_the_event_time_by_the_clock_skew() -> None:
+    received = ms("2025-12-03T10:30:00")
+    _, parsed = parse_message(
+        v2(sent("a", "2025-12-03T10:00:00Z"), received_at=received, sent_at=received - 60_000)
+    )
+    assert parsed["client_event_time"] == [ms("2025-12-03T10:00:00")]
+    assert parsed["event_time"] == [ms("2025-12-03T10:01:00")]
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [],
+        {"event_id": ["a"]},
+        ["a"],
+        [{"event_type": "run_end", "event_time": "2025-12-03T10:00:00Z"}],
+        [sent("a", "yesterday")],
+        [sent("a", "2025-12-03T10:00:00")],
+        [sent("a", 5)],  # type: ignore[arg-type]
+        [sent("a", "2025-12-03T10:00:00Z", payload=[1])],
+    ],
+    ids=["empty", "columns", "not-objects", "no-id", "bad-time", "no-offset", "time-number", "payload-list"],
+)
+def test_v2_refuses_malformed_events(events: Any) -> None:
+    with pytest.raises(BadMessage):
+        parse_message(body({**header(), "v": 2}, events))
+
+
+def test_v2_message_from_ingest_round_trips() -> None:
+    """What ingest enqueues is what the writer reads: a validated batch through both ends."""
+    from liveops.domain.ingest import CompiledApp, queue_messages, validate_batch
+    from liveops.models.app_config import load_app_config
+    from liveops.models.telemetry import BatchIn
+
+    app = CompiledApp.build(
+        load_app_config(
+            {
+                "app_id": "acme",
+                "name": "Acme",
+                "platforms": ["web"],
+                "events": {"run_end": {"fields": {"tag": {"type": "string"}, "score": {"type": "number"}}}},
+            }
+        )
+    )
+    received = ms("2025-12-03T10:30:00")
+    raw = orjson.dumps(
+        {
+            "session_id": "s1",
+            "platform": "web",
+            "sent_at": "2025-12-03T10:29:00Z",
+            "events": [sent("a", "2025-12-03T10:00:00Z", {"score": 2, "tag": "t"})],
+        }
+    ).decode()
+    assert app.decoder is not None
+    decoded = app.decoder.decode(raw)
+    assert decoded is not None
+    envelope, events = decoded
+    batch = BatchIn.model_validate({**envelope, "events": events})
+    validated = validate_batch(
+        batch, app, batch_id="b", received_at_ms=received, user_hash=None, max_payload_bytes=16384
+    )
+    (message,) = queue_messages(validated, 256 * 1024)
+    head, parsed = parse_message(message)
+    assert head == validated.header
+    assert parsed["event_time"] == [ms("2025-12-03T10:01:00")]
+    assert parsed["nums"] == [{"score": 2}] and parsed["attrs"] == [{"tag": "t"}]
+    assert parsed["payload"] == ['{"score":2,"tag":"t"}']
 
 
 def test_bad_message_is_a_value_error() -> None:

@@ -74,6 +74,24 @@ class IngestService:
                 config=self.idempotency,
             )
 
+    def decode(self, raw_body: str, api_key: str | None) -> BatchIn | None:
+        """The batch decoded by the key's app decoder (events type-checked on the way), or None
+        when the key or the body is not plainly right (the caller then takes the reference path,
+        which answers with the exact refusal)."""
+        try:
+            app, _ = self.directory.authenticate(api_key)
+        except LiveopsError:
+            return None
+        decoded = app.decoder.decode(raw_body) if app.decoder is not None else None
+        if decoded is None:
+            return None
+        envelope, events = decoded
+        envelope["events"] = events
+        try:
+            return BatchIn.model_validate(envelope)
+        except ValidationError:
+            return None
+
     def handle(
         self, batch: BatchIn, raw_body: str, api_key: str | None, idempotency_key: str | None
     ) -> dict[str, Any]:
@@ -207,12 +225,15 @@ def lane(service: Callable[[], IngestService]) -> Lane:
         raw_body = event.get("body")
         if type(raw_body) is not str or not raw_body:
             return None
+        ingest = service()
+        batch = ingest.decode(raw_body, api_key)
+        if batch is None:
+            try:
+                batch = BatchIn.model_validate(orjson.loads(raw_body))
+            except (orjson.JSONDecodeError, ValidationError):
+                return None
         try:
-            batch = BatchIn.model_validate(orjson.loads(raw_body))
-        except (orjson.JSONDecodeError, ValidationError):
-            return None
-        try:
-            body = handle_batch(service(), batch, raw_body, api_key, idempotency_key)
+            body = handle_batch(ingest, batch, raw_body, api_key, idempotency_key)
         except LiveopsError as exc:
             return proxy_response(exc.status, json_text(exc.body()), exc.headers)
         return proxy_response(202, orjson.dumps(body).decode())

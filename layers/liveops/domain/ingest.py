@@ -1,24 +1,24 @@
 """Validation of a telemetry batch against an app: pure logic, no AWS.
 
-Two paths with one outcome. `_accept_all` takes the whole batch in column-wide passes of C-level
-builtins (map, zip, set, min/max) for the common case where every event is valid; anything it is
-not sure of sends the batch to the event-by-event loop of `validate_batch`, the reference that
-words every rejection. Per event, Python bytecode is what costs on the hot path: the reference
-loop runs ~40 statements an event, the column passes a handful.
+Two paths with one outcome. Batches decoded by the app's msgspec decoder (domain/batch_decoder.py)
+are accepted whole by `accept_decoded` when every event is valid; anything else goes through the
+event-by-event loop of `validate_batch`, the reference that words every rejection. The accepted
+events travel to the writer as they came (queue message v2); the writer derives the lake columns
+(corrected times, typed fields, payload text) in domain/raw_events.py, so this hot path does no
+per-event work beyond the checks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
-from itertools import chain, repeat
-from operator import attrgetter, call, floordiv, itemgetter, sub
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import orjson
 
-from liveops.domain.event_schema import EventValidator, FastCheck, compile_fast_checks, compile_taxonomy
+from liveops.domain.batch_decoder import BatchDecoder, accept_decoded, is_decoded, to_dicts
+from liveops.domain.event_schema import EventValidator, compile_taxonomy
 from liveops.errors import BadRequest
 
 if TYPE_CHECKING:  # the pydantic models load with the first request, not with the handler
@@ -37,7 +37,7 @@ class CompiledApp:
     config: AppConfig
     validators: dict[str, EventValidator]
     platforms: frozenset[str]
-    checks: dict[str, FastCheck] = field(default_factory=dict)
+    decoder: BatchDecoder | None = None
 
     @classmethod
     def build(cls, config: AppConfig) -> CompiledApp:
@@ -45,43 +45,26 @@ class CompiledApp:
             config=config,
             validators=compile_taxonomy(config),
             platforms=frozenset(config.platforms),
-            checks=compile_fast_checks(config),
+            decoder=BatchDecoder(config),
         )
 
 
-EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "payload")
-# JSON overhead of one event in a message besides its ids and payload (quotes, commas, times)
-EVENT_OVERHEAD_BYTES = 64
-# the payload travels twice: typed (nums/attrs) and as escaped JSON text
-PAYLOAD_COPIES = 2.3
+MESSAGE_VERSION = 2
+ENCODER = msgspec.json.Encoder()
 
 
 @dataclass
 class ValidatedBatch:
-    """What the ingest function enqueues: a header shared by the batch and the accepted events
-    as columns (the writer turns them into Arrow columns without touching single events)."""
+    """What the ingest function enqueues: a header shared by the batch and the accepted events,
+    each as the client sent it (a decoded msgspec Struct or a plain JSON object)."""
 
     header: dict[str, Any]
-    columns: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in EVENT_COLUMNS})
+    events: list[Any] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
-        return len(self.columns["event_id"])
-
-    @cached_property
-    def sizes(self) -> list[int]:
-        """Each event's approximate size in a message: only needed when a batch must be split."""
-        columns = self.columns
-        return [
-            int(len(payload if payload.isascii() else payload.encode()) * PAYLOAD_COPIES)
-            + len(event_id)
-            + len(event_type)
-            + EVENT_OVERHEAD_BYTES
-            for event_id, event_type, payload in zip(
-                columns["event_id"], columns["event_type"], columns["payload"], strict=True
-            )
-        ]
+        return len(self.events)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -93,76 +76,13 @@ def to_ms(moment: datetime) -> int:
     return (moment - EPOCH) // ONE_MS
 
 
-REQUIRED = itemgetter("event_id", "event_type", "event_time")
-TZINFO = attrgetter("tzinfo")
-ONLY_DICT = {dict}
-ONLY_STR = {str}
-
-
-def _accept_all(
-    events: list[Any],
-    checks: dict[str, FastCheck],
-    skew_ms: int,
-    oldest_ms: int,
-    newest_ms: int,
-    max_payload_bytes: int,
-) -> dict[str, list[Any]] | None:
-    """The accepted columns when every event is valid, else None (then the reference loop runs).
-
-    Each condition below is one of the reference's checks, taken over all events at once."""
-    count = len(events)
-    if not count or set(map(type, events)) != ONLY_DICT:
-        return None
+def _is_unicode(text: str) -> bool:
+    """False for a string with a lone surrogate (Python's JSON parser lets one through)."""
     try:
-        ids, types, times = zip(*map(REQUIRED, events), strict=True)
-        fast_checks = list(map(checks.__getitem__, types))
-    except (KeyError, TypeError):  # a missing key, an unknown or unhashable event_type
-        return None
-    payloads = list(map(dict.get, events, repeat("payload")))
-    present = count - payloads.count(None)
-    # the three keys are there: any other key than a non-null payload is an unknown key (or a null one)
-    if sum(map(len, events)) != 3 * count + present:
-        return None
-    if present != count:
-        payloads = [{} if payload is None else payload for payload in payloads]
-    if (
-        set(map(type, chain(ids, types, times))) != ONLY_STR
-        or set(map(type, payloads)) != ONLY_DICT
-        or "" in ids
-        or max(map(len, ids)) > 128
-        or max(map(len, times)) > 64
-        or len(set(ids)) != count
-    ):
-        return None
-    try:
-        moments = list(map(datetime.fromisoformat, times))
-    except ValueError:
-        return None
-    if None in map(TZINFO, moments):
-        return None
-    client_ms = list(map(floordiv, map(sub, moments, repeat(EPOCH)), repeat(ONE_MS)))  # to_ms, in C
-    event_ms = list(map(skew_ms.__add__, client_ms)) if skew_ms else client_ms.copy()
-    if min(event_ms) < oldest_ms or max(event_ms) > newest_ms:
-        return None
-    splits = list(map(call, fast_checks, payloads))  # type: ignore[arg-type]  # mypy: ParamSpec
-    if None in splits:
-        return None
-    try:
-        texts = list(map(orjson.dumps, payloads))
-    except orjson.JSONEncodeError:
-        return None
-    if max(map(len, texts)) > max_payload_bytes:
-        return None
-    nums, attrs = zip(*splits, strict=True)
-    return {
-        "event_id": list(ids),
-        "event_type": list(types),
-        "event_time": event_ms,
-        "client_event_time": client_ms,
-        "nums": list(nums),
-        "attrs": list(attrs),
-        "payload": list(map(bytes.decode, texts)),
-    }
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_batch(
@@ -186,10 +106,10 @@ def validate_batch(
     skew_ms = received_at_ms - sent_at_ms if sent_at_ms is not None else 0
     oldest_ms = received_at_ms - app.config.max_event_age_days * DAY_MS
     newest_ms = received_at_ms + max_future_ms
-    all_valid = _accept_all(batch.events, app.checks, skew_ms, oldest_ms, newest_ms, max_payload_bytes)
+    events = batch.events
     result = ValidatedBatch(
         header={
-            "v": 1,
+            "v": MESSAGE_VERSION,
             "app_id": app.config.app_id,
             "batch_id": batch_id,
             "received_at": received_at_ms,
@@ -201,30 +121,33 @@ def validate_batch(
             "content_version": batch.content_version,
         }
     )
-    if all_valid is not None:
-        result.columns = all_valid
-        return result
+    if is_decoded(events):
+        oversize = app.decoder.oversize(max_payload_bytes) if app.decoder is not None else frozenset()
+        if accept_decoded(events, skew_ms, oldest_ms, newest_ms, oversize, max_payload_bytes):
+            result.events = events
+            return result
+        events = to_dicts(events)
     validators = app.validators
-    checks = app.checks
     max_age_days = app.config.max_event_age_days
     seen_ids: set[str] = set()
     rejected = result.rejected
-    columns = result.columns
-    ids, types, times, client_times = (columns[c] for c in EVENT_COLUMNS[:4])
-    all_nums, all_attrs, payloads = columns["nums"], columns["attrs"], columns["payload"]
+    accepted = result.events
 
     def reject(index: int, code: str, message: str) -> None:
         rejected.append({"index": index, "code": code, "message": message})
 
     fromisoformat = datetime.fromisoformat
     dumps = orjson.dumps
-    for index, event in enumerate(batch.events):
+    for index, event in enumerate(events):
         if type(event) is not dict:
             reject(index, "invalid_event", "an event must be a JSON object")
             continue
         event_id = event.get("event_id")
         if type(event_id) is not str or not 0 < len(event_id) <= 128:
             reject(index, "invalid_event_id", "event_id must be a string of 1 to 128 characters")
+            continue
+        if not event_id.isascii() and not _is_unicode(event_id):
+            reject(index, "invalid_event_id", "event_id must be valid Unicode")
             continue
         if event_id in seen_ids:
             reject(index, "duplicate_event_id", f"event_id {event_id!r} appears earlier in this batch")
@@ -262,17 +185,10 @@ def validate_batch(
         elif type(payload) is not dict:
             reject(index, "invalid_payload", "payload must be a JSON object")
             continue
-        check = checks.get(event_type)
-        split = None if check is None else check(payload)
-        if split is None:
-            nums: dict[str, Any] = {}
-            attrs: dict[str, Any] = {}
-            problems = validator(payload, nums, attrs)
-            if problems is not None:
-                reject(index, problems[0][0], "; ".join(message for _, message in problems))
-                continue
-        else:
-            nums, attrs = split
+        problems = validator(payload)
+        if problems is not None:
+            reject(index, problems[0][0], "; ".join(message for _, message in problems))
+            continue
         try:
             payload_json = dumps(payload)
         except orjson.JSONEncodeError:  # e.g. a lone surrogate in a string
@@ -286,43 +202,28 @@ def validate_batch(
             )
             continue
         seen_ids.add(event_id)
-        ids.append(event_id)
-        types.append(event_type)
-        times.append(event_ms)
-        client_times.append(client_ms)
-        all_nums.append(nums)
-        all_attrs.append(attrs)
-        payloads.append(payload_json.decode())
+        accepted.append(event)
     return result
 
 
 def queue_messages(batch: ValidatedBatch, max_bytes: int) -> list[bytes]:
-    """Split the accepted events into queue message bodies of at most `max_bytes` each."""
-    header = batch.header
-    columns = batch.columns
-
-    def encode(start: int, end: int) -> list[bytes]:
-        body = orjson.dumps(
-            {**header, "events": {name: values[start:end] for name, values in columns.items()}}
-        )
-        if len(body) <= max_bytes or end - start == 1:
-            return [body]
-        middle = (start + end) // 2  # the size estimate was short: split in two
-        return encode(start, middle) + encode(middle, end)
-
+    """The accepted events as queue message bodies of at most `max_bytes` each (an event larger
+    than that on its own travels alone): `{header..., "events": [event, ...]}`."""
     if not batch.accepted:
         return []
-    whole = orjson.dumps({**header, "events": columns})
-    if len(whole) <= max_bytes:  # the usual case: one message, and no size estimates needed
+    head = orjson.dumps(batch.header)[:-1] + b',"events":'
+    whole = head + ENCODER.encode(batch.events) + b"}"
+    if len(whole) <= max_bytes:  # the usual case: one message
         return [whole]
     messages: list[bytes] = []
-    base = len(orjson.dumps(header)) + 128
-    start, size = 0, base
-    for index, event_size in enumerate(batch.sizes):
-        if index > start and size + event_size > max_bytes:
-            messages += encode(start, index)
-            start, size = index, base
-        size += event_size
-    if start < batch.accepted:
-        messages += encode(start, batch.accepted)
+    room = max_bytes - len(head) - 3  # brackets and the closing brace
+    chunk: list[bytes] = []
+    size = 0
+    for event in map(ENCODER.encode, batch.events):
+        if chunk and size + len(event) + 1 > room:
+            messages.append(head + b"[" + b",".join(chunk) + b"]}")
+            chunk, size = [], 0
+        chunk.append(event)
+        size += len(event) + 1
+    messages.append(head + b"[" + b",".join(chunk) + b"]}")
     return messages

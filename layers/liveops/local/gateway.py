@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import time
 import uuid
@@ -201,6 +202,8 @@ class Gateway:
         try:
             return to_http(self.invoke(route.function, event))
         except Exception as exc:  # an unhandled error in a handler: API Gateway answers 500
+            # and Lambda logs the traceback, as here
+            logging.getLogger("liveops.gateway").exception("%s %s: unhandled error", method, path)
             message = {"message": "Internal Server Error", "error": type(exc).__name__}
             return 500, {"content-type": "application/json"}, json.dumps(message).encode()
 

@@ -172,7 +172,7 @@ def send_one(
                 tally.problem(f"{app_id}: accepted {answer['accepted']} but {len(ids)} not rejected")
             tally.accept(app_id, ids)
         elif kind == "malformed" and status != 400:
-            tally.problem(f"{app_id}: a malformed body answered {status}")
+            tally.problem(f"{app_id}: a malformed body answered {status} {answer}")
         elif kind != "malformed":
             tally.problem(f"{app_id}: {kind} batch answered {status} {answer}")
 

@@ -16,6 +16,11 @@ from liveops.local.stack import free_port
 from liveops.local.template import PROJECT_ROOT
 
 
+# the stack's output goes to a file, not a pipe: a pipe nobody reads would block the stack once
+# its functions had logged a pipe's worth of warnings (a long run under faults does)
+LOG_NAME = "dev.log"
+
+
 class StackStartError(RuntimeError):
     """The local stack exited or did not write dev.json in time (message: its output)."""
 
@@ -56,16 +61,24 @@ class StackProcess:
             aws_secret_access_key="testing",
         )
 
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / LOG_NAME
+
+    def output(self) -> str:
+        """What the stack has printed so far (its functions' warnings and tracebacks included)."""
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
     def stop(self, timeout: float = 30) -> tuple[int | None, str]:
         """Ctrl-C, as a user would; returns (exit code, output). Killed if it does not stop in time."""
         self.process.send_signal(signal.SIGINT)
         try:
-            output, _ = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-            return None, output
-        return self.process.returncode, output
+            self.process.wait()
+            return None, self.output()
+        return self.process.returncode, self.output()
 
 
 def start_stack_process(state_dir: Path, *extra_args: str, timeout: float = 90) -> StackProcess:
@@ -73,6 +86,8 @@ def start_stack_process(state_dir: Path, *extra_args: str, timeout: float = 90) 
     port, aws_port = free_port(), free_port()
     # the child reaches only its own moto server: no credentials or endpoints from this shell
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = (state_dir / LOG_NAME).open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -89,7 +104,7 @@ def start_stack_process(state_dir: Path, *extra_args: str, timeout: float = 90) 
         ],
         cwd=PROJECT_ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -98,8 +113,11 @@ def start_stack_process(state_dir: Path, *extra_args: str, timeout: float = 90) 
     while not state_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            output = process.stdout.read() if process.stdout else ""
+            process.wait()
+            log.close()
+            output = (state_dir / LOG_NAME).read_text(errors="replace")
             raise StackStartError(f"liveops dev did not start:\n{output}")
         time.sleep(0.2)
     time.sleep(0.2)  # dev.json is written last, but let the writer finish flushing it
+    log.close()  # the child holds its own copy of the file
     return StackProcess(state_dir, json.loads(state_file.read_text()), process)

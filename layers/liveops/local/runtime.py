@@ -13,9 +13,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from liveops.api.front import LazyResolver
 from liveops.local.template import FunctionSpec
 
 log = logging.getLogger("liveops.local")
+
+# One cold start at a time across all functions: a handler's first call imports most of what it
+# uses, and two threads importing overlapping modules at once can meet a partly initialised
+# module (an ImportError Lambda, one process per container, never sees).
+_COLD_START = threading.Lock()
 
 # the logical id of the function whose handler is running (liveops.local.iam_audit reads it)
 current_function: ContextVar[str | None] = ContextVar("current_function", default=None)
@@ -57,18 +63,26 @@ class LocalFunction:
             raise RuntimeError(f"cannot load {path}")
         module = importlib.util.module_from_spec(loader_spec)
         loader_spec.loader.exec_module(module)
+        resolver = getattr(module, "app", None)
+        if isinstance(resolver, LazyResolver):
+            resolver.get()  # built on a later request in Lambda; here, inside the cold start
         return getattr(module, func_name)
+
+    def _call(self, event: dict[str, Any]) -> Any:
+        context = LocalContext(self.spec.logical_id, timeout_seconds=self.timeout_seconds)
+        token = current_function.set(self.spec.logical_id)
+        try:
+            return self._handler(event, context)
+        finally:
+            current_function.reset(token)
 
     def invoke(self, event: dict[str, Any]) -> Any:
         with self._lock:
-            if self._handler is None:
+            if self._handler is not None:
+                return self._call(event)
+            with _COLD_START:  # the first call too: it builds the function's clients and services
                 self._handler = self._load()
-            context = LocalContext(self.spec.logical_id, timeout_seconds=self.timeout_seconds)
-            token = current_function.set(self.spec.logical_id)
-            try:
-                return self._handler(event, context)
-            finally:
-                current_function.reset(token)
+                return self._call(event)
 
 
 class AsyncInvoker:

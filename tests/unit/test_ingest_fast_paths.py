@@ -28,9 +28,10 @@ from liveops.domain.event_schema import FLOAT_SAFE_INT, compile_event
 from liveops.domain.ingest import CompiledApp, ValidatedBatch, queue_messages, validate_batch
 from liveops.domain.raw_events import parse_message
 from liveops.errors import Unauthorized, Unavailable
-from liveops.models.app_config import EventSpec, load_app_config
+from liveops.models.app_config import load_app_config
 from liveops.models.telemetry import BatchIn
 from liveops.settings import Settings
+from tests.lake_rows import message_rows
 
 RECEIVED = datetime(2025, 12, 3, 10, 2, 5, tzinfo=UTC)
 RECEIVED_MS = 1764756125000
@@ -259,7 +260,7 @@ def run_decoded(
 
 def lake_rows(result: ValidatedBatch) -> Any:
     """What the writer stores of the batch's queue messages."""
-    return [parse_message(message) for message in queue_messages(result, 10**9)]
+    return [(parse_message(m)[0], message_rows(m)) for m in queue_messages(result, 10**9)]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -284,9 +285,10 @@ def test_decoded_path_accepts_a_valid_batch_whole(monkeypatch: pytest.MonkeyPatc
     taken: list[bool] = []
     original = domain.accept_decoded
 
-    def spy(*args: Any) -> bool:
-        taken.append(original(*args))
-        return taken[-1]
+    def spy(*args: Any) -> list[int] | None:
+        client_ms = original(*args)
+        taken.append(client_ms is not None)
+        return client_ms
 
     monkeypatch.setattr(domain, "accept_decoded", spy)
     event_time = iso(RECEIVED - timedelta(minutes=1))
@@ -425,7 +427,7 @@ def test_lane_answers_as_the_resolver(index: int, queue_fails: bool, monkeypatch
             app.lane = None
         response = entrypoint(app)(copy.deepcopy(REQUESTS[index]), None)
         # the same lake rows (the lane's message holds decoded events, in the taxonomy's key order)
-        answers.append((response, [parse_message(message) for message in queue.sent]))
+        answers.append((response, [(parse_message(m)[0], message_rows(m)) for m in queue.sent]))
     assert answers[0] == answers[1]
 
 

@@ -23,6 +23,7 @@ from liveops.domain.raw_events import (
     PartitionKey,
     parse_message,
 )
+from tests.lake_rows import message_columns, message_rows
 
 
 def ms(text: str) -> int:
@@ -188,69 +189,86 @@ def test_parse_message_refuses_mistyped_header(change: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- v2: events as sent
 
 
-def v2(*events: dict[str, Any], **changes: Any) -> bytes:
-    return body({**header(**changes), "v": 2}, list(events))
+def v2(*events: dict[str, Any], client_ms: list[int] | None = None, **changes: Any) -> bytes:
+    times = [ms("2025-12-03T10:00:00")] * len(events) if client_ms is None else client_ms
+    return orjson.dumps({**header(**changes), "v": 2, "client_ms": times, "events": list(events)})
 
 
-def sent(event_id: str, when: str, payload: Any = None, **extra: Any) -> dict[str, Any]:
-    event = {"event_type": "run_end", "event_id": event_id, "event_time": when, **extra}
+def sent(event_id: str, payload: Any = None, **extra: Any) -> dict[str, Any]:
+    event = {"event_type": "run_end", "event_id": event_id, "event_time": "2025-12-03T10:00:00Z", **extra}
     if payload is not None:
         event["payload"] = payload
     return event
 
 
 def test_v2_events_become_the_lake_columns() -> None:
-    head, parsed = parse_message(
-        v2(
-            sent("a", "2025-12-03T10:00:00.250Z", {"tag": "x", "score": 3, "ratio": 0.5, "won": True}),
-            sent("b", "2025-12-03T11:00:00+01:00"),
-            sent("c", "2025-12-03T10:00:00Z", {"note": None, "tag": "y"}),
-        )
+    at = ms("2025-12-03T10:00:00")
+    message = v2(
+        sent("a", {"tag": "x", "score": 3, "ratio": 0.5, "won": True}),
+        sent("b"),
+        sent("c", {"note": None, "tag": "y"}),
+        client_ms=[at + 250, at, at],
     )
-    assert head["v"] == 2 and "events" not in head
-    assert parsed == {
+    head, parsed = parse_message(message)
+    assert head == header(v=2)
+    assert parsed["event_id"] == ["a", "b", "c"] and parsed["event_type"] == ["run_end"] * 3
+    assert parsed["event_time"] == parsed["client_event_time"] == [at + 250, at, at]
+    assert message_columns(message) == {
         "event_id": ["a", "b", "c"],
         "event_type": ["run_end"] * 3,
-        "event_time": [ms("2025-12-03T10:00:00") + 250, ms("2025-12-03T10:00:00"), ms("2025-12-03T10:00:00")],
-        "client_event_time": [
-            ms("2025-12-03T10:00:00") + 250,
-            ms("2025-12-03T10:00:00"),
-            ms("2025-12-03T10:00:00"),
-        ],
-        # numbers and booleans apart from strings; a null optional field is stored as absent
-        "nums": [{"score": 3, "ratio": 0.5, "won": True}, {}, {}],
+        "event_time": [at + 250, at, at],
+        "client_event_time": [at + 250, at, at],
+        # numbers and booleans as doubles apart from strings; a null field is stored as absent
+        "nums": [{"score": 3.0, "ratio": 0.5, "won": 1.0}, {}, {}],
         "attrs": [{"tag": "x"}, {}, {"tag": "y"}],
-        # canonical JSON text: sorted keys, nulls kept
-        "payload": ['{"ratio":0.5,"score":3,"tag":"x","won":true}', "{}", '{"note":null,"tag":"y"}'],
+        # the payload's JSON text exactly as it travelled ({} when there was none)
+        "payload": ['{"tag":"x","score":3,"ratio":0.5,"won":true}', "{}", '{"note":null,"tag":"y"}'],
     }
 
 
 def test_v2_corrects_the_event_time_by_the_clock_skew() -> None:
     received = ms("2025-12-03T10:30:00")
-    _, parsed = parse_message(
-        v2(sent("a", "2025-12-03T10:00:00Z"), received_at=received, sent_at=received - 60_000)
-    )
-    assert parsed["client_event_time"] == [ms("2025-12-03T10:00:00")]
-    assert parsed["event_time"] == [ms("2025-12-03T10:01:00")]
+    at = ms("2025-12-03T10:00:00")
+    _, parsed = parse_message(v2(sent("a"), client_ms=[at], received_at=received, sent_at=received - 60_000))
+    assert parsed["client_event_time"] == [at]
+    assert parsed["event_time"] == [at + 60_000]
 
 
 @pytest.mark.parametrize(
-    "events",
+    "message",
     [
-        [],
-        {"event_id": ["a"]},
-        ["a"],
-        [{"event_type": "run_end", "event_time": "2025-12-03T10:00:00Z"}],
-        [sent("a", "yesterday")],
-        [sent("a", "2025-12-03T10:00:00")],
-        [sent("a", 5)],  # type: ignore[arg-type]
-        [sent("a", "2025-12-03T10:00:00Z", payload=[1])],
+        {"events": []},
+        {"events": {"event_id": ["a"]}},
+        {"events": ["a"]},
+        {"events": [{"event_type": "run_end"}]},
+        {"events": [{"event_id": 5, "event_type": "run_end"}]},
+        {"events": [sent("a", [1])]},
+        {"events": [sent("a", {"nested": {"x": 1}})]},
+        {"events": [sent("a")], "client_ms": []},
+        {"events": [sent("a")], "client_ms": ["2025-12-03T10:00:00Z"]},
+        {"events": [sent("a")], "client_ms": None},
+        {"events": [sent("a")], "received_at": "now"},
+        {"events": [sent("a")], "app_id": None},
     ],
-    ids=["empty", "columns", "not-objects", "no-id", "bad-time", "no-offset", "time-number", "payload-list"],
+    ids=[
+        "empty",
+        "columns",
+        "not-objects",
+        "no-id",
+        "id-number",
+        "payload-list",
+        "payload-nested",
+        "times-short",
+        "times-text",
+        "times-null",
+        "received-text",
+        "no-app",
+    ],
 )
-def test_v2_refuses_malformed_events(events: Any) -> None:
+def test_v2_refuses_malformed_messages(message: dict[str, Any]) -> None:
+    body = {**header(), "v": 2, "client_ms": [ms("2025-12-03T10:00:00")], **message}
     with pytest.raises(BadMessage):
-        parse_message(body({**header(), "v": 2}, events))
+        parse_message(orjson.dumps(body))
 
 
 def test_v2_message_from_ingest_round_trips() -> None:
@@ -275,7 +293,7 @@ def test_v2_message_from_ingest_round_trips() -> None:
             "session_id": "s1",
             "platform": "web",
             "sent_at": "2025-12-03T10:29:00Z",
-            "events": [sent("a", "2025-12-03T10:00:00Z", {"score": 2, "tag": "t"})],
+            "events": [{**sent("a", {"tag": "t", "score": 2}), "event_time": "2025-12-03T10:00:00Z"}],
         }
     ).decode()
     assert app.decoder is not None
@@ -290,8 +308,9 @@ def test_v2_message_from_ingest_round_trips() -> None:
     head, parsed = parse_message(message)
     assert head == validated.header
     assert parsed["event_time"] == [ms("2025-12-03T10:01:00")]
-    assert parsed["nums"] == [{"score": 2}] and parsed["attrs"] == [{"tag": "t"}]
-    assert parsed["payload"] == ['{"score":2,"tag":"t"}']
+    (row,) = message_rows(message)
+    assert row["nums"] == {"score": 2.0} and row["attrs"] == {"tag": "t"}
+    assert row["payload"] == '{"tag":"t","score":2}'  # the taxonomy's field order
 
 
 def test_bad_message_is_a_value_error() -> None:

@@ -143,11 +143,11 @@ class BatchDecoder:
         self._oversize: dict[int, frozenset[type]] = {}
         self._decoder: msgspec.json.Decoder[Any] | None = None
         if events:
-            event_union = Union[tuple(events)]  # noqa: UP007
+            event_union: Any = Union[tuple(events)]  # noqa: UP007
             envelope: list[tuple[str, Any, Any]] = [(name, Any, msgspec.UNSET) for name in ENVELOPE]
             batch = msgspec.defstruct(
                 "Batch",
-                [("events", list[event_union]), *envelope],  # type: ignore[valid-type]
+                [("events", list[event_union]), *envelope],
                 kw_only=True,
                 forbid_unknown_fields=True,
             )
@@ -187,31 +187,33 @@ def accept_decoded(
     newest_ms: int,
     oversize: frozenset[type],
     max_payload_bytes: int,
-) -> bool:
-    """True when every decoded event is accepted: the batch-wide checks msgspec cannot express."""
+) -> list[int] | None:
+    """Each event's client time in epoch ms when every decoded event is accepted, else None: the
+    batch-wide checks msgspec cannot express."""
     count = len(events)
     if len(set(map(IDS, events))) != count:
-        return False
+        return None
     try:
         moments = list(map(datetime.fromisoformat, map(TIMES, events)))
     except ValueError:
-        return False
+        return None
     if None in map(TZINFO, moments):
-        return False
+        return None
     client_ms = list(map(floordiv, map(sub, moments, repeat(EPOCH)), repeat(ONE_MS)))
     if min(client_ms) + skew_ms < oldest_ms or max(client_ms) + skew_ms > newest_ms:
-        return False
+        return None
     if oversize and not oversize.isdisjoint(map(type, events)):
         payloads = [p for p in map(PAYLOAD, events) if p is not None]
         try:
             texts = list(map(orjson.dumps, msgspec.to_builtins(payloads)))
         except (orjson.JSONEncodeError, TypeError):
-            return False
+            return None
         if texts and max(map(len, texts)) > max_payload_bytes:
-            return False
-    return True
+            return None
+    return client_ms
 
 
 def to_dicts(events: list[Any]) -> list[Any]:
     """Decoded events as the plain JSON objects they came from (for the reference loop)."""
-    return msgspec.to_builtins(events)  # type: ignore[no-any-return]
+    dicts: list[Any] = msgspec.to_builtins(events)
+    return dicts

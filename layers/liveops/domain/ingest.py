@@ -38,6 +38,8 @@ class CompiledApp:
     validators: dict[str, EventValidator]
     platforms: frozenset[str]
     decoder: BatchDecoder | None = None
+    # each event type's payload fields in the taxonomy's order (the order payloads travel in)
+    fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, config: AppConfig) -> CompiledApp:
@@ -46,6 +48,7 @@ class CompiledApp:
             validators=compile_taxonomy(config),
             platforms=frozenset(config.platforms),
             decoder=BatchDecoder(config),
+            fields={event_type: tuple(spec.fields) for event_type, spec in config.events.items()},
         )
 
 
@@ -60,6 +63,8 @@ class ValidatedBatch:
 
     header: dict[str, Any]
     events: list[Any] = field(default_factory=list)
+    # each accepted event's client time in epoch ms, as checked here (the writer applies the skew)
+    client_ms: list[int] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -123,15 +128,19 @@ def validate_batch(
     )
     if is_decoded(events):
         oversize = app.decoder.oversize(max_payload_bytes) if app.decoder is not None else frozenset()
-        if accept_decoded(events, skew_ms, oldest_ms, newest_ms, oversize, max_payload_bytes):
+        client_ms = accept_decoded(events, skew_ms, oldest_ms, newest_ms, oversize, max_payload_bytes)
+        if client_ms is not None:
             result.events = events
+            result.client_ms = client_ms
             return result
         events = to_dicts(events)
     validators = app.validators
+    fields = app.fields
     max_age_days = app.config.max_event_age_days
     seen_ids: set[str] = set()
     rejected = result.rejected
     accepted = result.events
+    accepted_ms = result.client_ms
 
     def reject(index: int, code: str, message: str) -> None:
         rejected.append({"index": index, "code": code, "message": message})
@@ -202,28 +211,39 @@ def validate_batch(
             )
             continue
         seen_ids.add(event_id)
-        accepted.append(event)
+        # as the decoder's path sends it: fields in the taxonomy's order, a null one left out
+        ordered = {name: payload[name] for name in fields[event_type] if payload.get(name) is not None}
+        accepted.append(
+            {"event_type": event_type, "event_id": event_id, "event_time": raw_time, "payload": ordered}
+        )
+        accepted_ms.append(client_ms)
     return result
 
 
 def queue_messages(batch: ValidatedBatch, max_bytes: int) -> list[bytes]:
     """The accepted events as queue message bodies of at most `max_bytes` each (an event larger
-    than that on its own travels alone): `{header..., "events": [event, ...]}`."""
+    than that on its own travels alone): `{header..., "client_ms": [...], "events": [...]}`."""
     if not batch.accepted:
         return []
-    head = orjson.dumps(batch.header)[:-1] + b',"events":'
-    whole = head + ENCODER.encode(batch.events) + b"}"
+    head = orjson.dumps(batch.header)[:-1]
+
+    def message(client_ms: list[int], events: bytes) -> bytes:
+        return head + b',"client_ms":' + orjson.dumps(client_ms) + b',"events":' + events + b"}"
+
+    whole = message(batch.client_ms, ENCODER.encode(batch.events))
     if len(whole) <= max_bytes:  # the usual case: one message
         return [whole]
     messages: list[bytes] = []
-    room = max_bytes - len(head) - 3  # brackets and the closing brace
-    chunk: list[bytes] = []
-    size = 0
-    for event in map(ENCODER.encode, batch.events):
-        if chunk and size + len(event) + 1 > room:
-            messages.append(head + b"[" + b",".join(chunk) + b"]}")
-            chunk, size = [], 0
-        chunk.append(event)
-        size += len(event) + 1
-    messages.append(head + b"[" + b",".join(chunk) + b"]}")
+    room = max_bytes - len(head) - 32  # the two keys, brackets and the closing brace
+    start, size = 0, 0
+    encoded = list(map(ENCODER.encode, batch.events))
+    for index, event in enumerate(encoded):
+        event_size = len(event) + len(str(batch.client_ms[index])) + 2  # and two commas
+        if index > start and size + event_size > room:
+            messages.append(
+                message(batch.client_ms[start:index], b"[" + b",".join(encoded[start:index]) + b"]")
+            )
+            start, size = index, 0
+        size += event_size
+    messages.append(message(batch.client_ms[start:], b"[" + b",".join(encoded[start:]) + b"]"))
     return messages

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, compress, repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -68,27 +69,77 @@ EVENT_SCHEMA = pa.schema(
 )
 
 
+def payload_maps(payloads: list[dict[str, Any]]) -> tuple[pa.Array, pa.Array]:
+    """The `nums` and `attrs` maps of validated payloads, built column-wise: all keys and values
+    flattened in C, sorted by value type with masks (strings to attrs, numbers and booleans to
+    nums as doubles, nulls dropped), then assembled as map arrays from offsets."""
+    rows = len(payloads)
+    counts = np.fromiter(map(len, payloads), np.int64, rows)
+    keys = pa.array(list(chain.from_iterable(payloads)), pa.string())
+    values = list(chain.from_iterable(map(dict.values, payloads)))
+    text_flags = list(map(isinstance, values, repeat(str)))
+    is_text = np.array(text_flags, dtype=bool)
+    is_number = ~is_text
+    if None in values:  # only v1-era or hand-made messages carry nulls; ingest leaves them out
+        is_number &= ~np.array(list(map(is_, values, repeat(None))), dtype=bool)
+    row_of_entry = np.repeat(np.arange(rows), counts)
+
+    def as_map(mask: np.ndarray, items: pa.Array) -> pa.Array:
+        offsets = np.zeros(rows + 1, dtype=np.int32)
+        np.cumsum(np.bincount(row_of_entry[mask], minlength=rows), out=offsets[1:])
+        return pa.MapArray.from_arrays(pa.array(offsets), keys.filter(pa.array(mask)), items)
+
+    numbers = np.fromiter(compress(values, is_number.tolist()), np.float64, int(is_number.sum()))
+    texts = pa.array(list(compress(values, text_flags)), pa.string())
+    return as_map(is_number, pa.array(numbers)), as_map(is_text, texts)
+
+
+def texts_array(texts: list[Any]) -> pa.Array:
+    """A string array of UTF-8 byte strings (msgspec.Raw or bytes), built from one joined
+    buffer and their offsets instead of one Python string each."""
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=offsets[1:])
+    data = pa.py_buffer(b"".join(texts))
+    return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), data).cast(pa.string())
+
+
 def _event_batch(events: dict[str, list[Any]]) -> pa.RecordBatch:
-    """The per-event columns of one message (envelope columns are added per batch)."""
+    """The per-event columns of messages (envelope columns are added per batch). A v2 message
+    brings the payload objects and texts as bytes, a v1 message the maps and texts themselves."""
+    if "payloads" in events:
+        nums, attrs = payload_maps(events["payloads"])
+        payload = texts_array(events["payload"])
+    else:
+        nums, attrs = pa.array(events["nums"], NUM_MAP), pa.array(events["attrs"], STR_MAP)
+        payload = pa.array(events["payload"], pa.string())
     return pa.RecordBatch.from_arrays(
         [
             pa.array(events["event_id"], pa.string()),
             pa.array(events["event_type"], pa.string()),
             pa.array(events["event_time"], pa.int64()),
             pa.array(events["client_event_time"], pa.int64()),
-            pa.array(events["nums"], NUM_MAP),
-            pa.array(events["attrs"], STR_MAP),
-            pa.array(events["payload"], pa.string()),
+            nums,
+            attrs,
+            payload,
         ],
         schema=EVENT_SCHEMA,
     )
+
+
+def _merged(messages: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    """The columns of several v2 messages as one (converted to Arrow in one go)."""
+    if len(messages) == 1:
+        return messages[0]
+    return {name: list(chain.from_iterable(m[name] for m in messages)) for name in messages[0]}
 
 
 class RawBatch:
     """Accumulates queue messages; `partitions()` dedupes and splits them."""
 
     def __init__(self) -> None:
-        self._batches: list[pa.RecordBatch] = []
+        # per message: its Arrow batch (v1, converted on arrival to check it), or its columns
+        # (v2: msgspec typed them when parsing; consecutive ones are converted together)
+        self._batches: list[pa.RecordBatch | dict[str, list[Any]]] = []
         self._message_ids: list[str] = []
         self._headers: list[dict[str, Any]] = []
         self._apps: list[str] = []
@@ -98,15 +149,17 @@ class RawBatch:
     def add(self, message_id: str, header: dict[str, Any], events: dict[str, list[Any]]) -> None:
         """Add one message's events, or raise BadMessage and add nothing."""
         check_header(header)
-        try:
-            batch = _event_batch(events)
-        except (KeyError, TypeError, AttributeError, ValueError, pa.ArrowException) as exc:
-            raise BadMessage(f"malformed events: {type(exc).__name__}: {exc}") from None
-        if any(
-            batch.column(name).null_count
-            for name in ("event_id", "event_type", "event_time", "client_event_time")
-        ):
-            raise BadMessage("an event lacks its id, type or times")
+        batch: pa.RecordBatch | dict[str, list[Any]] = events
+        if "payloads" not in events:
+            try:
+                batch = _event_batch(events)
+            except (KeyError, TypeError, AttributeError, ValueError, pa.ArrowException) as exc:
+                raise BadMessage(f"malformed events: {type(exc).__name__}: {exc}") from None
+            if any(
+                batch.column(name).null_count
+                for name in ("event_id", "event_type", "event_time", "client_event_time")
+            ):
+                raise BadMessage("an event lacks its id, type or times")
         self._batches.append(batch)
         self._message_ids.append(message_id)
         self._headers.append(header)
@@ -138,7 +191,18 @@ class RawBatch:
 
     def _table(self, message_of_row: np.ndarray) -> pa.Table:
         """All rows with the envelope columns spread from their message by index."""
-        events = pa.Table.from_batches(self._batches, schema=EVENT_SCHEMA)
+        batches: list[pa.RecordBatch] = []
+        pending: list[dict[str, list[Any]]] = []
+        for batch in [*self._batches, None]:
+            if isinstance(batch, dict):
+                pending.append(batch)
+                continue
+            if pending:
+                batches.append(_event_batch(_merged(pending)))
+                pending = []
+            if batch is not None:
+                batches.append(batch)
+        events = pa.Table.from_batches(batches, schema=EVENT_SCHEMA)
         rows = pa.array(message_of_row)
         headers = self._headers
 
@@ -161,7 +225,7 @@ class RawBatch:
         return pa.Table.from_arrays([columns[f.name] for f in RAW_EVENTS_SCHEMA], schema=RAW_EVENTS_SCHEMA)
 
     def partitions(self) -> list[RawPartition]:
-        if not any(batch.num_rows for batch in self._batches):
+        if not any(self._ids):
             return []
         counts = np.fromiter((len(ids) for ids in self._ids), dtype=np.int64, count=len(self._ids))
         message_of_row = np.repeat(np.arange(len(counts)), counts)

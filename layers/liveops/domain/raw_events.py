@@ -1,22 +1,24 @@
 """Queue messages of the events queue and the lake partition they belong to: pure, no AWS.
 
 A message is a header (the batch's envelope) and its accepted events. Version 2 carries the
-events as the client sent them, and `event_columns` derives what the lake stores (corrected and
-client times in epoch ms, numeric and string payload fields apart, the payload as canonical JSON
-text with sorted keys):
-the ingest hot path is spared that per-event work, and the writer, which touches every row
-anyway, does it column by column. Version 1 (the lake columns themselves, as ingest built them
-before) is still read, so messages queued before an upgrade are written too.
+events as ingest validated them (payload fields in the taxonomy's order, compact JSON) with their
+client times in epoch ms (ingest computed those for its checks); `v2_parts` derives what the lake
+stores: the corrected times, the payload JSON text exactly as it travelled (msgspec hands it over
+unparsed), and the payloads parsed in one call per message, which domain/raw_batch.py turns into
+the numeric and string maps column-wise. The ingest hot path is spared that per-event work; the
+writer, which touches every row anyway, does it column by column. Version 1 (the lake columns
+themselves, as ingest built them before) is still read, so messages queued before an upgrade are
+written too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from itertools import repeat
-from operator import attrgetter, floordiv, itemgetter, sub
-from typing import Any
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any, Literal
 
+import msgspec
 import orjson
 
 HOUR_MS = 3_600_000
@@ -49,25 +51,59 @@ class PartitionKey:
 
 
 EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "payload")
-VERSIONS = (1, 2)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ONE_MS = timedelta(milliseconds=1)
-REQUIRED = itemgetter("event_id", "event_type", "event_time")
-TZINFO = attrgetter("tzinfo")
+HEADER_FIELDS = ("v", "app_id", "batch_id", "received_at", "sent_at", *HEADER_TEXT[1:])
+EMPTY_PAYLOAD = msgspec.Raw(b"{}")
+
+
+class EventV2(msgspec.Struct):
+    """What the writer reads of an event: the payload stays JSON text (ingest wrote it compact,
+    in the taxonomy's field order) and is parsed once for the whole message."""
+
+    event_id: str
+    event_type: str
+    payload: msgspec.Raw = EMPTY_PAYLOAD
+
+
+class MessageV2(msgspec.Struct):
+    v: Literal[2]
+    app_id: str
+    batch_id: str
+    received_at: int
+    session_id: str
+    platform: str
+    client_ms: list[int]
+    events: list[EventV2]
+    sent_at: int | None = None
+    user_hash: str | None = None
+    client_version: str | None = None
+    content_version: str | None = None
+
+
+V2_DECODER = msgspec.json.Decoder(MessageV2)
+PAYLOADS_DECODER = msgspec.json.Decoder(list[dict[str, str | int | float | bool | None]])
+EVENT_IDS = attrgetter("event_id")
+EVENT_TYPES = attrgetter("event_type")
+PAYLOADS = attrgetter("payload")
 
 
 def parse_message(body: str | bytes) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     """A message's header and its event columns; BadMessage when it is not a liveops message."""
     try:
+        return v2_parts(V2_DECODER.decode(body))
+    except msgspec.ValidationError as exc:  # a v1 message, or a broken one
+        v2_problem = str(exc)
+    except msgspec.DecodeError as exc:
+        raise BadMessage(f"not JSON: {exc}") from None
+    try:
         message = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadMessage(f"not JSON: {exc}") from None
-    if type(message) is not dict or type(message.get("v")) is not int or message["v"] not in VERSIONS:
+    if type(message) is not dict or type(message.get("v")) is not int or message["v"] not in (1, 2):
         raise BadMessage("not a liveops v1 or v2 events message")
+    if message["v"] == 2:
+        raise BadMessage(f"malformed v2 message: {v2_problem}")
     events = message.pop("events", None)
     check_header(message)
-    if message["v"] == 2:
-        return message, event_columns(message, events)
     if type(events) is not dict or any(type(events.get(c)) is not list for c in EVENT_COLUMNS):
         raise BadMessage(f"message events must be columns: {', '.join(EVENT_COLUMNS)}")
     if len({len(events[c]) for c in EVENT_COLUMNS}) != 1:
@@ -75,46 +111,28 @@ def parse_message(body: str | bytes) -> tuple[dict[str, Any], dict[str, list[Any
     return message, events
 
 
-def event_columns(header: dict[str, Any], events: Any) -> dict[str, list[Any]]:
-    """The lake columns of a v2 message's events (see the module docstring)."""
-    if type(events) is not list or not events or set(map(type, events)) != {dict}:
-        raise BadMessage("message events must be a non-empty list of objects")
+def v2_parts(message: MessageV2) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The header and lake columns of a v2 message (see the module docstring)."""
+    events = message.events
+    client_ms = message.client_ms
+    if not events or len(client_ms) != len(events):
+        raise BadMessage("a v2 message needs events and one client_ms per event")
+    raw_payloads = list(map(PAYLOADS, events))
     try:
-        ids, types, times = (list(column) for column in zip(*map(REQUIRED, events), strict=True))
-        moments = list(map(datetime.fromisoformat, times))
-        if None in map(TZINFO, moments):
-            raise ValueError("an event_time without a UTC offset")
-        client_ms = list(map(floordiv, map(sub, moments, repeat(EPOCH)), repeat(ONE_MS)))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadMessage(f"an event lacks a valid id, type or time: {exc}") from None
-    sent_at = header.get("sent_at")
-    skew_ms = header["received_at"] - sent_at if sent_at is not None else 0
-    payloads = [{} if payload is None else payload for payload in map(dict.get, events, repeat("payload"))]
-    nums: list[dict[str, Any]] = []
-    attrs: list[dict[str, str]] = []
-    try:
-        for payload in payloads:
-            numbers: dict[str, Any] = {}
-            strings: dict[str, str] = {}
-            for name, value in payload.items():
-                if type(value) is str:
-                    strings[name] = value
-                elif value is not None:  # a null optional field is stored as absent
-                    numbers[name] = value
-            nums.append(numbers)
-            attrs.append(strings)
-        # keys sorted: one text for one payload, whatever order the client or the decoder wrote
-        texts = [orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode() for payload in payloads]
-    except (AttributeError, orjson.JSONEncodeError) as exc:
+        payloads = PAYLOADS_DECODER.decode(b"[" + b",".join(raw_payloads) + b"]")
+    except msgspec.DecodeError as exc:
         raise BadMessage(f"an event has a malformed payload: {exc}") from None
-    return {
-        "event_id": ids,
-        "event_type": types,
+    header = {name: getattr(message, name) for name in HEADER_FIELDS}
+    skew_ms = message.received_at - message.sent_at if message.sent_at is not None else 0
+    return header, {
+        "event_id": list(map(EVENT_IDS, events)),
+        "event_type": list(map(EVENT_TYPES, events)),
         "event_time": list(map(skew_ms.__add__, client_ms)) if skew_ms else client_ms,
         "client_event_time": client_ms,
-        "nums": nums,
-        "attrs": attrs,
-        "payload": texts,
+        # the JSON texts as bytes (msgspec.Raw): the writer makes one Arrow array of them
+        "payload": raw_payloads,
+        # the typed maps (nums, attrs) are built from these in Arrow (domain/raw_batch.py)
+        "payloads": payloads,
     }
 
 

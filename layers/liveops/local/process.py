@@ -15,7 +15,6 @@ from typing import Any
 from liveops.local.stack import free_port
 from liveops.local.template import PROJECT_ROOT
 
-
 # the stack's output goes to a file, not a pipe: a pipe nobody reads would block the stack once
 # its functions had logged a pipe's worth of warnings (a long run under faults does)
 LOG_NAME = "dev.log"

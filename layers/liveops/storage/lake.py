@@ -16,6 +16,18 @@ from liveops.domain.raw_batch import RAW_EVENTS_SCHEMA, RawPartition
 
 # high-cardinality columns gain nothing from dictionary pages
 NO_DICTIONARY = {"event_id", "payload", "event_time", "client_event_time"}
+# min/max statistics only where a query filters (Athena skips pages by them); the payload text,
+# the maps and the ids of sessions and users would only cost write time
+WITH_STATISTICS = [
+    "event_id",
+    "event_type",
+    "event_time",
+    "client_event_time",
+    "received_at",
+    "platform",
+    "client_version",
+    "content_version",
+]
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -26,6 +38,7 @@ def parquet_bytes(table: pa.Table) -> bytes:
         compression="zstd",
         compression_level=1,
         use_dictionary=[name for name in table.column_names if name not in NO_DICTIONARY],
+        write_statistics=[name for name in WITH_STATISTICS if name in table.column_names],
     )
     return bytes(sink.getvalue().to_pybytes())
 

@@ -128,10 +128,10 @@ def validate_batch(
     )
     if is_decoded(events):
         oversize = app.decoder.oversize(max_payload_bytes) if app.decoder is not None else frozenset()
-        client_ms = accept_decoded(events, skew_ms, oldest_ms, newest_ms, oversize, max_payload_bytes)
-        if client_ms is not None:
+        all_client_ms = accept_decoded(events, skew_ms, oldest_ms, newest_ms, oversize, max_payload_bytes)
+        if all_client_ms is not None:
             result.events = events
-            result.client_ms = client_ms
+            result.client_ms = all_client_ms
             return result
         events = to_dicts(events)
     validators = app.validators

@@ -2,12 +2,12 @@
 
 Each event type of the taxonomy becomes a msgspec Struct tagged by `event_type`, its payload a
 Struct of typed, bounded fields; the batch decodes in one pass of C with every per-field check
-of the reference validator (domain/event_schema.compile_event) done on the way. What msgspec cannot
-express is checked after, over the whole batch at once (`accept_decoded`): unique ids, times in
-the window, payload sizes. Like the other fast paths it is conservative: it never accepts what
-the reference refuses, and whenever it is not sure (a null optional field, a float beyond 2^53,
-a non-RFC 3339 time the reference would take) the batch goes to the event-by-event reference,
-which words every rejection. A test checks both on random batches.
+of the reference validator (domain/event_schema.compile_event) done on the way. What msgspec
+cannot express is checked after, over the whole batch at once (`accept_decoded`): unique ids,
+times (parsed as the reference parses them) in the window, payload sizes. It is conservative: it
+never accepts what the reference refuses, and whenever it is not sure (a null optional field, a
+float beyond 2^53) the batch goes to the event-by-event reference, which words every rejection.
+Tests compare both on random payloads and batches.
 """
 
 from __future__ import annotations

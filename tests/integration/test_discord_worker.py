@@ -143,6 +143,13 @@ def test_acknowledge_button_acknowledges_once_and_edits_the_alert_message(loop: 
     assert "Acknowledged" in fields["Status"] and "<@777777777777777777>" in fields["Acknowledged"]
     ids = [b["custom_id"] for row in message["components"] for b in row["components"]]
     assert ids == [f"resolve:{APP}:{incident.incident_id}"]
+    # the interaction response redrew the alert message: the service records the revision it
+    # shows, so neither the press nor the next alerts run edits the message a second time
+    assert stored.discord_revision == stored.revision and not stored.notification_pending
+    channel_edits = f"/api/v10/channels/{ALERTS}/messages/{incident.discord_message_id}"
+    assert not [c for c in loop.fake.calls if c.method == "PATCH" and c.path == channel_edits]
+    assert wiring.incident_service().deliver_pending(APP) == {"delivered": 0, "still_pending": 0}
+    assert not [c for c in loop.fake.calls if c.method == "PATCH" and c.path == channel_edits]
     # the same interaction delivered twice (Discord or Lambda retries): one transition only
     acknowledged_at = stored.acknowledged_at
     assert loop.post(press) == (200, {"type": 6})

@@ -6,8 +6,9 @@ failure is shown there too, so nobody is left with "thinking…".
 - `ack:` / `resolve:` buttons: the responder role check (the app config's
   discord.responder_role_ids against the member's roles), then IncidentService.acknowledge /
   resolve with the interaction id (a repeated press changes nothing). Pressed on the alert
-  message, the original response *is* that message: it is edited with render_alert_message and
-  the service does not edit it again (edit_message=False). Pressed on an `/incidents` list, the
+  message, the original response *is* that message: it is edited with render_alert_message, and
+  once Discord took the edit the service is told which revision the message shows, so nothing
+  edits it again (and a webhook announcement goes out at once). Pressed on an `/incidents` list, the
   list is redrawn and the service edits the alert message. A refused press redraws the message
   as it is and tells the user in an ephemeral follow-up;
 - `rpt:` buttons: another page of the report.
@@ -55,6 +56,8 @@ class Outcome:
     original: dict[str, Any]
     followup: str | None = None
     status: str = "ok"
+    # (app_id, incident_id, revision) when `original` is that incident's alert message redrawn
+    shows: tuple[str, str, int] | None = None
 
 
 @dataclass
@@ -125,6 +128,8 @@ class DiscordWorker:
                 logger.error("Discord refused the worker's answer", extra={**context, "error": str(exc)})
                 outcome = Outcome(self._refused(interaction, FAILED), status="failed")
                 self.rest.edit_original_interaction_response(application_id, token, outcome.original)
+            if outcome.shows is not None and outcome.status == "ok":
+                self._shown(*outcome.shows)
             if outcome.followup:
                 self.rest.create_followup_message(
                     application_id,
@@ -135,6 +140,16 @@ class DiscordWorker:
             logger.warning("could not edit the interaction response", extra={**context, "error": str(exc)})
             return {**context, "status": "not_delivered", "error": str(exc)}
         return {**context, "status": outcome.status}
+
+    def _shown(self, app_id: str, incident_id: str, revision: int) -> None:
+        """The alert message now shows this revision: the service need not edit it again (its
+        webhook announcement, if any, goes out now). A failure here only means a later edit."""
+        try:
+            self.incidents().shown_on_discord(app_id, incident_id, revision)
+        except Exception as exc:
+            logger.warning(
+                "incident delivery not recorded", extra={"incident_id": incident_id, "error": str(exc)}
+            )
 
     def _refused(self, interaction: dict[str, Any], text: str) -> dict[str, Any]:
         if interaction.get("type") == MESSAGE_COMPONENT:
@@ -260,4 +275,5 @@ class DiscordWorker:
             interaction_id=str(interaction.get("id")),
             edit_message=not on_alert_message,
         )
-        return Outcome(redraw(updated))
+        shows = (app_id, incident_id, updated.revision) if on_alert_message else None
+        return Outcome(redraw(updated), shows=shows)

@@ -211,6 +211,18 @@ class IncidentService:
         """new|acknowledged -> resolved. Idempotent like `acknowledge`."""
         return self._act(lifecycle.resolve, app_id, incident_id, by, note, interaction_id, edit_message)
 
+    def shown_on_discord(self, app_id: str, incident_id: str, revision: int) -> Incident:
+        """The alert message was redrawn at `revision` by other means (the interaction response
+        of a button pressed on it): record it, then deliver what is still due (the webhook)."""
+
+        def mark(current: Incident) -> Incident | None:
+            if current.discord_message_id is None or current.discord_revision >= revision:
+                return None
+            return current.model_copy(update={"discord_revision": min(revision, current.revision)})
+
+        self._mutate(app_id, incident_id, mark)
+        return self.deliver(app_id, incident_id)
+
     def observe(self, app_id: str, incident_id: str, observed: float) -> Incident:
         """An open incident's latest figure (edits the message on the next delivery if it changed)."""
         at = self._clock()

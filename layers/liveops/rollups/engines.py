@@ -56,8 +56,18 @@ class EmbeddedEngine:
         self._raw = raw
         self._assignments = assignments
 
-    def _read(self, app_id: str, start_ms: int, end_ms: int) -> pa.Table:
-        return within(self._raw.read_days(app_id, day_of(start_ms), day_of(end_ms - 1)), start_ms, end_ms)
+    def _read(self, config: AppConfig, start_ms: int, end_ms: int) -> pa.Table:
+        """The period's raw rows, only the columns the rollups use (no payload text; strings as
+        dictionaries), trimmed file by file: memory holds the period's narrow rows only."""
+        files = self._raw.iter_days(config.app_id, day_of(start_ms), day_of(end_ms - 1), columns_for(config))
+        tables = [within(table, start_ms, end_ms) for table in files]
+        return pa.concat_tables(tables, promote_options="permissive") if tables else self._empty(config)
+
+    @staticmethod
+    def _empty(config: AppConfig) -> pa.Table:
+        from liveops.domain.raw_batch import RAW_EVENTS_SCHEMA
+
+        return RAW_EVENTS_SCHEMA.empty_table().select(columns_for(config))
 
     def rollup(self, config: AppConfig, start_ms: int, end_ms: int, granularity_ms: int) -> pa.Table:
         # file by file: memory holds one file's raw columns at a time, not the period's
@@ -67,14 +77,14 @@ class EmbeddedEngine:
 
     def span_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
         back = span_lookback_days(config) * DAY_MS
-        return embedded.span_daily(self._read(config.app_id, day_ms - back, day_ms + DAY_MS), config, day_ms)
+        return embedded.span_daily(self._read(config, day_ms - back, day_ms + DAY_MS), config, day_ms)
 
     def funnel_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
         ahead = funnel_lookahead_days(config) * DAY_MS
         return embedded.funnel_daily(
-            self._read(config.app_id, day_ms, day_ms + DAY_MS + ahead), config, day_ms
+            self._read(config, day_ms, day_ms + DAY_MS + ahead), config, day_ms
         )
 
     def experiment_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
-        raw = self._read(config.app_id, day_ms, day_ms + DAY_MS)
+        raw = self._read(config, day_ms, day_ms + DAY_MS)
         return embedded.experiment_daily(raw, config, day_ms, self._assignments(config.app_id))

@@ -81,9 +81,7 @@ class EmbeddedEngine:
 
     def funnel_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
         ahead = funnel_lookahead_days(config) * DAY_MS
-        return embedded.funnel_daily(
-            self._read(config, day_ms, day_ms + DAY_MS + ahead), config, day_ms
-        )
+        return embedded.funnel_daily(self._read(config, day_ms, day_ms + DAY_MS + ahead), config, day_ms)
 
     def experiment_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
         raw = self._read(config, day_ms, day_ms + DAY_MS)

@@ -26,7 +26,6 @@ class Engine(Protocol):
 
 
 class RawReader(Protocol):
-    def read_days(self, app_id: str, first: date, last: date) -> pa.Table: ...
     def iter_days(
         self, app_id: str, first: date, last: date, columns: Sequence[str]
     ) -> Iterator[pa.Table]: ...

@@ -413,3 +413,41 @@ def test_settings_read_the_resolved_template_environment(monkeypatch: pytest.Mon
     for name, value in env.items():
         assert str(getattr(settings, name.lower())) == value, name
     assert settings.lake_bucket == "local-LakeBucket"
+
+
+# --------------------------------------------------------------------------- dashboards over HTTPS
+
+
+def test_dashboards_are_private_unless_cloudfront_is_chosen() -> None:
+    assert parameter_defaults(TEMPLATE)["DashboardAccess"] == "private"
+    assert TEMPLATE["Conditions"]["ServeDashboards"] == {
+        "Fn::Equals": [{"Ref": "DashboardAccess"}, "cloudfront"]
+    }
+    resources = TEMPLATE["Resources"]
+    optional = {name for name, res in resources.items() if res.get("Condition") == "ServeDashboards"}
+    assert optional == {
+        "SiteOriginAccessControl",
+        "SiteIndexFunction",
+        "SiteDistribution",
+        "SiteBucketPolicy",
+    }
+    assert TEMPLATE["Outputs"]["DashboardsUrl"]["Condition"] == "ServeDashboards"
+    # the bucket itself stays closed to the public either way
+    block = resources["SiteBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+
+
+def test_the_distribution_reads_only_dashboards_and_only_over_https() -> None:
+    resources = TEMPLATE["Resources"]
+    (statement,) = resources["SiteBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == {"Fn::Sub": "${SiteBucket.Arn}/apps/*"}
+    source = statement["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source.endswith(":distribution/${SiteDistribution}")
+    config = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["AllowedMethods"] == ["GET", "HEAD"]
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}

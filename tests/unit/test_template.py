@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -451,3 +454,21 @@ def test_the_distribution_reads_only_dashboards_and_only_over_https() -> None:
     assert behavior["AllowedMethods"] == ["GET", "HEAD"]
     (origin,) = config["Origins"]
     assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the CloudFront Function")
+@pytest.mark.parametrize(
+    ("uri", "served"),
+    [
+        ("/apps/my-game/", "/apps/my-game/index.html"),
+        ("/apps/my-game/archive/", "/apps/my-game/archive/index.html"),
+        ("/apps/my-game/index.html", "/apps/my-game/index.html"),
+        ("/apps/my-game/data.json", "/apps/my-game/data.json"),
+        ("/apps/my-game", "/apps/my-game"),
+    ],
+)
+def test_the_index_function_serves_index_html_for_a_directory(uri: str, served: str) -> None:
+    code = TEMPLATE["Resources"]["SiteIndexFunction"]["Properties"]["FunctionCode"]
+    script = f"{code}\nconsole.log(JSON.stringify(handler({{request: {{uri: {json.dumps(uri)}}}}})));"
+    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True, timeout=30)
+    assert json.loads(out.stdout) == {"uri": served}

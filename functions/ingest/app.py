@@ -9,12 +9,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from liveops.api.front import LazyResolver, front
-from liveops.api.ingest import build_app, lane, metrics
+from liveops.api.ingest import build_app, counted, lane, metrics
 from liveops.wiring import ingest_service
 
 logger = Logger(service="liveops")
 app = LazyResolver(lambda: build_app(ingest_service))
-_route = front(app.get, lane(ingest_service))
+_route = counted(front(app.get, lane(ingest_service)))
 
 
 @metrics.log_metrics

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from liveops import aws, wiring
+from liveops.api.ingest import metrics as ingest_metrics
 from liveops.domain.hashing import app_user_hash_key
 from tests.integration.conftest import AwsStack
 from tests.integration.helpers import Api, batch, drain, event
@@ -182,3 +183,22 @@ def test_base64_body_and_wrong_method_and_unknown_route(api: Api, game: str, sta
 def test_idempotency_key_too_long_is_400(api: Api, game: str) -> None:
     status, _, answer = post(api, game, batch([event()]), idempotency_key="k" * 300)
     assert status == 400 and answer["error"]["code"] == "invalid_request"
+
+
+def test_every_answer_is_counted_by_status_class(
+    api: Api, game: str, stack: AwsStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # the tests keep metrics off elsewhere
+    ingest_metrics.clear_metrics()  # what earlier tests added while metrics were off
+    capsys.readouterr()
+    answers = [
+        post(api, game, batch([event()]))[0],
+        post(api, "wrong-key", batch([event()]))[0],
+        post(api, game, "{not json")[0],
+    ]
+    assert answers == [202, 401, 400]
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    counted = [name for m in metrics for name in ("Responses2xx", "Responses4xx") if name in m]
+    assert counted == ["Responses2xx", "Responses4xx", "Responses4xx"]
+    assert [m["EventsAccepted"] for m in metrics if "EventsAccepted" in m] == [[1.0]]
+    drain(stack.env["EVENTS_QUEUE_URL"])

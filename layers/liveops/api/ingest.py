@@ -163,6 +163,21 @@ class IngestService:
         return {"batch_id": batch_id, "accepted": accepted, "rejected": validated.rejected}
 
 
+def counted(
+    route: Callable[[dict[str, Any], Any], dict[str, Any]],
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The route, counting each answer by status class (`Responses2xx`, `Responses4xx`, ...):
+    refused batches show in CloudWatch beside the accepted events, and no flush is empty."""
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = route(event, context)
+        status = int(response.get("statusCode") or 500)
+        metrics.add_metric(name=f"Responses{status // 100}xx", unit=MetricUnit.Count, value=1)
+        return response
+
+    return handler
+
+
 def build_app(service: Callable[[], IngestService]) -> LaneResolver:
     """The ingest resolver with its lane; `service` is called on the first request."""
     from liveops.api.ingest_routes import build_routes

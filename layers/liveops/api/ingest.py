@@ -211,7 +211,9 @@ def lane(service: Callable[[], IngestService]) -> Lane:
     the two on many requests): the same service call, the same 202 body and headers, the same
     error responses. Whatever it is not sure of (a named stage, mixed-case, multi-value or
     comma-separated headers, another content type, a body that does not parse or validate, a
-    blank Idempotency-Key) returns None, and the resolver then answers, with its validation errors."""
+    blank Idempotency-Key) returns None, and the resolver then answers, with its validation errors.
+    The body is read by the key's app decoder when it can (`IngestService.decode`), else parsed
+    as JSON for the event-by-event reference, which words per-event rejections."""
 
     def lane(event: dict[str, Any]) -> dict[str, Any] | None:
         context = event.get("requestContext") or {}

@@ -21,7 +21,8 @@ T0 = 1_764_756_000_000  # 2025-12-03T10:00:00Z
 def message(
     app: str, events: list[dict[str, Any]], received: int = T0, batch_id: str = "b1"
 ) -> dict[str, Any]:
-    """A queue message as the ingest function builds it: envelope once, events as columns."""
+    """A v1 queue message (envelope once, the lake columns themselves), as ingest built them
+    before queue message v2; the writer still reads them."""
     columns = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "payload")
     return {
         "v": 1,
@@ -120,6 +121,49 @@ def test_duplicates_in_a_batch_are_dropped_keeping_the_earliest(stack: AwsStack)
     rows = [r for rs in lake_rows(stack).values() for r in rs]
     assert len(rows) == 1
     assert rows[0]["batch_id"] == "early" and rows[0]["attrs"] == [("outcome", "win")]
+
+
+def message_v2(
+    app: str, events: list[tuple[str, int, dict[str, Any]]], received: int = T0, batch_id: str = "v2"
+) -> dict[str, Any]:
+    """A v2 queue message, as ingest builds it now: (event_id, client time ms, payload) each."""
+    head = {**message(app, [], received, batch_id), "v": 2}
+    del head["events"]
+    return {
+        **head,
+        "client_ms": [t for _, t, _ in events],
+        "events": [
+            {"event_type": "run_end", "event_id": i, "event_time": "(unused)", "payload": p}
+            for i, _, p in events
+        ],
+    }
+
+
+def test_v1_and_v2_messages_of_one_batch_land_in_one_file(stack: AwsStack) -> None:
+    """An upgrade: v1 messages still queued beside the new v2 ones; dedupe spans both."""
+    old = message(
+        "app-a", [raw_event("e1", T0 + 1), raw_event("dup", T0 + 5)], received=T0 + 900, batch_id="old"
+    )
+    new = message_v2(
+        "app-a", [("e2", T0 + 2, {"outcome": "win", "score": 7}), ("dup", T0 + 5, {"outcome": "loss"})]
+    )
+    assert writer(stack).invoke(sqs_event([old, new])) == {"batchItemFailures": []}
+    (rows,) = lake_rows(stack).values()
+    by_id = {r["event_id"]: r for r in rows}
+    assert sorted(by_id) == ["dup", "e1", "e2"]
+    assert by_id["e2"]["nums"] == [("score", 7.0)] and by_id["e2"]["attrs"] == [("outcome", "win")]
+    # the payload text exactly as it travelled (this test's messages are json.dumps'd, with spaces)
+    assert by_id["e2"]["payload"] == '{"outcome": "win", "score": 7}'
+    assert by_id["dup"]["batch_id"] == "v2"  # received first (T0 < T0 + 900)
+
+
+def test_a_bad_v2_message_fails_alone(stack: AwsStack) -> None:
+    good = message_v2("app-a", [("ok", T0, {"outcome": "win"})])
+    nested = message_v2("app-a", [("bad", T0, {"outcome": {"nested": 1}})], batch_id="bad")
+    short = {**message_v2("app-a", [("short", T0, {})], batch_id="short"), "client_ms": []}
+    result = writer(stack).invoke(sqs_event([nested, good, short]))
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m0", "m2"]
+    assert [r["event_id"] for rs in lake_rows(stack).values() for r in rs] == ["ok"]
 
 
 def test_a_bad_message_fails_alone(stack: AwsStack) -> None:

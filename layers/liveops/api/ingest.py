@@ -149,7 +149,9 @@ class IngestService:
             # raises Unavailable (503): nothing is acknowledged unless every message is queued
             self.queue.send(queue_messages(validated, self.settings.queue_message_max_bytes))
         accepted = validated.accepted
-        logger.info(
+        # DEBUG: the counts are in the EMF metrics; a line per batch would cost ~0.09 ms of the
+        # ~0.6 ms a batch takes, and CloudWatch Logs ingestion, at every request
+        logger.debug(
             "batch accepted",
             extra={
                 "app_id": request["app_id"],

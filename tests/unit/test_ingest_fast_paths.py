@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import orjson
 import pytest
+import hypothesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -154,6 +155,59 @@ def test_decoder_takes_the_common_payloads() -> None:
     ):
         assert decode_one(event_type, payload) is None, payload
     assert math.isclose(FLOAT_SAFE_INT, 2**53)
+
+
+FIELD_SPECS = st.fixed_dictionaries(
+    {"type": st.sampled_from(["string", "integer", "number", "boolean"])},
+    optional={
+        "required": st.booleans(),
+        "enum": st.lists(st.one_of(st.integers(-5, 2**60), st.text(max_size=4)), min_size=1, max_size=4),
+        "min": st.one_of(st.integers(-10, 10), st.floats(-10.5, 10.5), st.just(-(2.0**60))),
+        "max": st.one_of(st.integers(-10, 10), st.floats(-10.5, 10.5), st.just(2.0**60)),
+        "max_length": st.integers(1, 6),
+    },
+)
+FIELD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-12, 12),
+    st.integers(-(2**62), 2**62),
+    st.floats(-12, 12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=7),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fields=st.dictionaries(st.sampled_from(["a", "b", "from", "self", "n_1"]), FIELD_SPECS, max_size=4),
+    payloads=st.lists(
+        st.dictionaries(st.sampled_from(["a", "b", "from", "self", "n_1", "x"]), FIELD_VALUES), max_size=6
+    ),
+)
+def test_any_taxonomy_compiles_and_its_decoder_stays_within_the_reference(
+    fields: dict[str, Any], payloads: list[dict[str, Any]]
+) -> None:
+    try:
+        config = load_app_config(
+            {"app_id": "any-app", "name": "Any", "platforms": ["web"], "events": {"ev": {"fields": fields}}}
+        )
+    except Exception:  # not a valid taxonomy: the config model refuses it (tested elsewhere)
+        return
+    hypothesis.event("a valid taxonomy")
+    decoder = BatchDecoder(config)  # every valid taxonomy compiles
+    reference = compile_event(config.events["ev"])
+    for payload in payloads:
+        body = {
+            "session_id": "s",
+            "platform": "web",
+            "events": [{"event_id": "a", "event_type": "ev", "event_time": EVENT_TIME, "payload": payload}],
+        }
+        decoded = decoder.decode(orjson.dumps(body).decode())
+        if decoded is not None:
+            hypothesis.event("a payload decoded")
+            assert reference(payload) is None, (fields, payload)
+            assert msgspec.to_builtins(decoded[1][0].payload) == payload
 
 
 def test_payload_text_bounds() -> None:

@@ -13,10 +13,10 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import hypothesis
 import msgspec
 import orjson
 import pytest
-import hypothesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

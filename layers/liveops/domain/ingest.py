@@ -11,13 +11,13 @@ per-event work beyond the checks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
 
-from liveops.domain.batch_decoder import BatchDecoder, accept_decoded, is_decoded, to_dicts
+from liveops.domain.batch_decoder import EPOCH, ONE_MS, BatchDecoder, accept_decoded, is_decoded, to_dicts
 from liveops.domain.event_schema import EventValidator, compile_taxonomy
 from liveops.errors import BadRequest
 
@@ -70,10 +70,6 @@ class ValidatedBatch:
     @property
     def accepted(self) -> int:
         return len(self.events)
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ONE_MS = timedelta(milliseconds=1)
 
 
 def to_ms(moment: datetime) -> int:

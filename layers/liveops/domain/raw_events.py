@@ -51,7 +51,6 @@ class PartitionKey:
 
 
 EVENT_COLUMNS = ("event_id", "event_type", "event_time", "client_event_time", "nums", "attrs", "payload")
-HEADER_FIELDS = ("v", "app_id", "batch_id", "received_at", "sent_at", *HEADER_TEXT[1:])
 EMPTY_PAYLOAD = msgspec.Raw(b"{}")
 
 
@@ -122,7 +121,8 @@ def v2_parts(message: MessageV2) -> tuple[dict[str, Any], dict[str, list[Any]]]:
         payloads = PAYLOADS_DECODER.decode(b"[" + b",".join(raw_payloads) + b"]")
     except msgspec.DecodeError as exc:
         raise BadMessage(f"an event has a malformed payload: {exc}") from None
-    header = {name: getattr(message, name) for name in HEADER_FIELDS}
+    header = msgspec.structs.asdict(message)  # the envelope: every field but the two below
+    del header["client_ms"], header["events"]
     skew_ms = message.received_at - message.sent_at if message.sent_at is not None else 0
     return header, {
         "event_id": list(map(EVENT_IDS, events)),

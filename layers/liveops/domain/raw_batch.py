@@ -97,10 +97,10 @@ def payload_maps(payloads: list[dict[str, Any]]) -> tuple[pa.Array, pa.Array]:
 def texts_array(texts: list[Any]) -> pa.Array:
     """A string array of UTF-8 byte strings (msgspec.Raw or bytes), built from one joined
     buffer and their offsets instead of one Python string each."""
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=offsets[1:])
-    data = pa.py_buffer(b"".join(texts))
-    return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), data).cast(pa.string())
+    # int32 offsets: a writer batch is at most 100 messages of 256 KiB, far below 2 GiB
+    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+    np.cumsum(np.fromiter(map(len, texts), np.int32, len(texts)), out=offsets[1:])
+    return pa.StringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(b"".join(texts)))
 
 
 def _event_batch(events: dict[str, list[Any]]) -> pa.RecordBatch:

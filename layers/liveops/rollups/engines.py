@@ -60,7 +60,7 @@ class EmbeddedEngine:
         dictionaries), trimmed file by file: memory holds the period's narrow rows only."""
         files = self._raw.iter_days(config.app_id, day_of(start_ms), day_of(end_ms - 1), columns_for(config))
         tables = [within(table, start_ms, end_ms) for table in files]
-        return pa.concat_tables(tables, promote_options="permissive") if tables else self._empty(config)
+        return pa.concat_tables(tables) if tables else self._empty(config)
 
     @staticmethod
     def _empty(config: AppConfig) -> pa.Table:

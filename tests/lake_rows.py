@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from liveops.domain.raw_batch import _event_batch
+from liveops.domain.raw_batch import event_batch
 from liveops.domain.raw_events import EVENT_COLUMNS, parse_message
 
 
 def message_columns(message: bytes | str) -> dict[str, list[Any]]:
     """A message's events as the lake's per-event columns (maps as dicts, numbers as doubles)."""
     _, events = parse_message(message)
-    rows = _event_batch(events).to_pylist()
+    rows = event_batch(events).to_pylist()
     return {
         name: [dict(row[name]) if name in ("nums", "attrs") else row[name] for row in rows]
         for name in EVENT_COLUMNS

@@ -272,10 +272,7 @@ ANY_EVENT = st.one_of(
 )
 
 
-def run(events: list[Any], *, sent_at: str | None = None, max_payload_bytes: int = 16384) -> ValidatedBatch:
-    batch = BatchIn.model_validate(
-        {"session_id": "s", "platform": "web", "events": events, "sent_at": sent_at}
-    )
+def validated(batch: BatchIn, max_payload_bytes: int) -> ValidatedBatch:
     return validate_batch(
         batch,
         APP,
@@ -284,6 +281,13 @@ def run(events: list[Any], *, sent_at: str | None = None, max_payload_bytes: int
         user_hash=None,
         max_payload_bytes=max_payload_bytes,
     )
+
+
+def run(events: list[Any], *, sent_at: str | None = None, max_payload_bytes: int = 16384) -> ValidatedBatch:
+    batch = BatchIn.model_validate(
+        {"session_id": "s", "platform": "web", "events": events, "sent_at": sent_at}
+    )
+    return validated(batch, max_payload_bytes)
 
 
 def run_decoded(
@@ -301,15 +305,7 @@ def run_decoded(
     if decoded is None:
         return None
     envelope, decoded_events = decoded
-    batch = BatchIn.model_validate({**envelope, "events": decoded_events})
-    return validate_batch(
-        batch,
-        APP,
-        batch_id="b",
-        received_at_ms=RECEIVED_MS,
-        user_hash=None,
-        max_payload_bytes=max_payload_bytes,
-    )
+    return validated(BatchIn.model_validate({**envelope, "events": decoded_events}), max_payload_bytes)
 
 
 def lake_rows(result: ValidatedBatch) -> Any:

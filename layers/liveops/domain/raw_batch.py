@@ -103,7 +103,7 @@ def texts_array(texts: list[Any]) -> pa.Array:
     return pa.StringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(b"".join(texts)))
 
 
-def _event_batch(events: dict[str, list[Any]]) -> pa.RecordBatch:
+def event_batch(events: dict[str, list[Any]]) -> pa.RecordBatch:
     """The per-event columns of messages (envelope columns are added per batch). A v2 message
     brings the payload objects and texts as bytes, a v1 message the maps and texts themselves."""
     if "payloads" in events:
@@ -152,7 +152,7 @@ class RawBatch:
         batch: pa.RecordBatch | dict[str, list[Any]] = events
         if "payloads" not in events:
             try:
-                batch = _event_batch(events)
+                batch = event_batch(events)
             except (KeyError, TypeError, AttributeError, ValueError, pa.ArrowException) as exc:
                 raise BadMessage(f"malformed events: {type(exc).__name__}: {exc}") from None
             if any(
@@ -198,7 +198,7 @@ class RawBatch:
                 pending.append(batch)
                 continue
             if pending:
-                batches.append(_event_batch(_merged(pending)))
+                batches.append(event_batch(_merged(pending)))
                 pending = []
             if batch is not None:
                 batches.append(batch)

@@ -39,8 +39,12 @@ BATCH_PATH = "/v1/telemetry/batch"
 IDEMPOTENCY_KEY_MAX = 255
 
 
+# the app a client key belongs to, and its user-hash key
+Authenticated = tuple[CompiledApp, bytes]
+
+
 class Authenticator(Protocol):
-    def authenticate(self, api_key: str | None) -> tuple[CompiledApp, bytes]: ...
+    def authenticate(self, api_key: str | None) -> Authenticated: ...
 
 
 class Queue(Protocol):
@@ -74,29 +78,36 @@ class IngestService:
                 config=self.idempotency,
             )
 
-    def decode(self, raw_body: str, api_key: str | None) -> BatchIn | None:
-        """The batch decoded by the key's app decoder (events type-checked on the way), or None
-        when the key or the body is not plainly right (the caller then takes the reference path,
-        which answers with the exact refusal)."""
+    def decode(self, raw_body: str, api_key: str | None) -> tuple[BatchIn, Authenticated] | None:
+        """The batch decoded by the key's app decoder (events type-checked on the way), with the
+        app it was decoded for, or None when the key or the body is not plainly right (the caller
+        then takes the reference path, which answers with the exact refusal)."""
         try:
-            app, _ = self.directory.authenticate(api_key)
+            authenticated = self.directory.authenticate(api_key)
         except LiveopsError:
             return None
-        decoded = app.decoder.decode(raw_body) if app.decoder is not None else None
+        decoder = authenticated[0].decoder
+        decoded = decoder.decode(raw_body) if decoder is not None else None
         if decoded is None:
             return None
         envelope, events = decoded
         envelope["events"] = events
         try:
-            return BatchIn.model_validate(envelope)
+            return BatchIn.model_validate(envelope), authenticated
         except ValidationError:
             return None
 
     def handle(
-        self, batch: BatchIn, raw_body: str, api_key: str | None, idempotency_key: str | None
+        self,
+        batch: BatchIn,
+        raw_body: str,
+        api_key: str | None,
+        idempotency_key: str | None,
+        authenticated: Authenticated | None = None,
     ) -> dict[str, Any]:
-        """The 202 response body; raises LiveopsError for every refusal."""
-        app, hash_key = self.directory.authenticate(api_key)
+        """The 202 response body; raises LiveopsError for every refusal. `authenticated`: the
+        key's app when the caller already looked it up (the batch was decoded for that app)."""
+        app, hash_key = authenticated or self.directory.authenticate(api_key)
         request = {"app_id": app.config.app_id}
         if idempotency_key is None:
             return self._accept(request=request, batch=batch, app=app, hash_key=hash_key)
@@ -190,10 +201,15 @@ def build_app(service: Callable[[], IngestService]) -> LaneResolver:
 
 
 def handle_batch(
-    service: IngestService, batch: BatchIn, raw_body: str, api_key: str | None, idempotency_key: str | None
+    service: IngestService,
+    batch: BatchIn,
+    raw_body: str,
+    api_key: str | None,
+    idempotency_key: str | None,
+    authenticated: Authenticated | None = None,
 ) -> dict[str, Any]:
     try:
-        return service.handle(batch, raw_body, api_key, idempotency_key)
+        return service.handle(batch, raw_body, api_key, idempotency_key, authenticated)
     except LiveopsError as exc:
         if exc.status >= 500:
             logger.warning("batch not accepted", extra={"code": exc.code, "reason": exc.message})
@@ -245,14 +261,17 @@ def lane(service: Callable[[], IngestService]) -> Lane:
         if type(raw_body) is not str or not raw_body:
             return None
         ingest = service()
-        batch = ingest.decode(raw_body, api_key)
-        if batch is None:
+        decoded = ingest.decode(raw_body, api_key)
+        authenticated: Authenticated | None = None
+        if decoded is not None:
+            batch, authenticated = decoded
+        else:
             try:
                 batch = BatchIn.model_validate(orjson.loads(raw_body))
             except (orjson.JSONDecodeError, ValidationError):
                 return None
         try:
-            body = handle_batch(ingest, batch, raw_body, api_key, idempotency_key)
+            body = handle_batch(ingest, batch, raw_body, api_key, idempotency_key, authenticated)
         except LiveopsError as exc:
             return proxy_response(exc.status, json_text(exc.body()), exc.headers)
         return proxy_response(202, orjson.dumps(body).decode())

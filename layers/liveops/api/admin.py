@@ -34,11 +34,12 @@ from liveops.api.http import (
     proxy_response,
     strict_json_loads,
 )
-from liveops.errors import BadRequest, Conflict, LiveopsError, NotFound
+from liveops.errors import BadRequest, Conflict, LiveopsError
 from liveops.models.admin import AppApplied, AppDetail, AppList, ClientKey
 from liveops.models.app_config import AppConfigError, load_app_config
 from liveops.models.telemetry import ErrorResponse
 from liveops.services.apps import apply_config, create_key
+from liveops.services.configs import applied_config
 from liveops.services.tokens import Role, TokenLookup, authorize, check_role
 from liveops.storage.apps_store import AppsStore
 from liveops.storage.dynamo import is_conditional_failure
@@ -151,10 +152,7 @@ def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
         responses=_responses(200, AppDetail, "viewer"),
     )
     def get_app(caller: Annotated[TokenRecord, Depends(viewer)], app_id: AppIdPath) -> Response[Any]:
-        found = services().apps.get_config(app_id)
-        if found is None:
-            raise NotFound(f"no app {app_id!r}", code="unknown_app")
-        config, version = found
+        config, version = applied_config(services().apps, app_id)
         document = config.model_dump(mode="json", by_alias=True, exclude_none=True)
         return json_response(200, {"app_id": app_id, "version": version, "config": document})
 

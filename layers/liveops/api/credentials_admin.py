@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from liveops.api.admin_docs import BEARER, NO_STORE, AppIdPath, ok_json, protected_responses
 from liveops.api.http import json_response
 from liveops.errors import NotFound
+from liveops.services.configs import applied_config
 from liveops.services.tokens import create_token
 from liveops.storage.apps_store import AppsStore
 from liveops.storage.tokens_store import TokenRecord, TokensStore
@@ -78,8 +79,7 @@ def register(
     admin: Callable[[], TokenRecord],
 ) -> None:
     def require_app(app_id: str) -> None:
-        if apps().get_config(app_id) is None:
-            raise NotFound(f"no app {app_id!r}", code="unknown_app")
+        applied_config(apps(), app_id)
 
     @app.get(
         "/v1/admin/apps/<app_id>/keys",

@@ -27,6 +27,7 @@ from liveops.models.metrics import (
     StorageOut,
     TimeseriesOut,
 )
+from liveops.services.configs import ConfigSource, applied_config
 from liveops.settings import Settings
 from liveops.storage.tokens_store import TokenRecord
 
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
     from liveops.domain.metrics import Selection, Window
 
 # ---------------------------------------------------------------------------- what the routes need
-
-
-class ConfigSource(Protocol):
-    def get_config(self, app_id: str) -> tuple[AppConfig, int] | None: ...
 
 
 class CuratedReader(Protocol):
@@ -122,10 +119,7 @@ def register(
     """Add the metrics routes to the admin resolver; `viewer` is the RBAC dependency."""
 
     def load(app_id: str) -> AppConfig:
-        found = backend().configs.get_config(app_id)
-        if found is None:
-            raise NotFound(f"no app {app_id!r}", code="unknown_app")
-        return found[0]
+        return applied_config(backend().configs, app_id)[0]
 
     def window(start: datetime, end: datetime) -> "Window":
         from liveops.domain.metrics import Window

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from liveops.models.app_config import AppConfig
+from liveops.services.configs import applied_config
 from liveops.services.readouts import experiment_readout
 
 if TYPE_CHECKING:
@@ -157,12 +158,8 @@ class FiguresCollector:
 
     def collect(self, app_id: str, start: datetime, end: datetime) -> Figures:
         from liveops.domain import metrics as domain
-        from liveops.errors import NotFound
 
-        found = self._backend.configs.get_config(app_id)
-        if found is None:
-            raise NotFound(f"no app {app_id!r}", code="unknown_app")
-        config = found[0]
+        config = applied_config(self._backend.configs, app_id)[0]
         settings = self._backend.settings
         span = domain.Window.parse(start, end, settings.metrics_max_range_days)
         kanon = settings.metrics_kanon_min

@@ -31,6 +31,7 @@ from liveops.domain import incident_lifecycle as lifecycle
 from liveops.errors import BadRequest, Conflict, NotFound
 from liveops.models.app_config import AppConfig, ThresholdSpec
 from liveops.models.incidents import Incident, NotifyTarget
+from liveops.services.configs import ConfigSource
 from liveops.storage.incidents_store import IncidentsStore, StaleWrite, Stored
 
 logger = Logger(service="liveops")
@@ -39,10 +40,6 @@ MAX_ATTEMPTS = 6  # optimistic-concurrency retries of one change
 CLAIM_SECONDS = 120  # how long a run owns the first post of an incident's message
 UNKNOWN_MESSAGE = 10008  # Discord's code for a message that no longer exists
 STATUSES = ("new", "acknowledged", "resolved")
-
-
-class ConfigSource(Protocol):
-    def get_config(self, app_id: str) -> tuple[AppConfig, int] | None: ...
 
 
 class DiscordClient(Protocol):

@@ -10,17 +10,14 @@ changes the defaults, never the stored overrides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from liveops.errors import BadRequest, Conflict, NotFound
 from liveops.models.app_config import AppConfig, ThresholdSpec, semantic_problems
+from liveops.services.configs import ConfigSource, applied_config
 from liveops.storage.thresholds_store import ThresholdsStore
-
-
-class ConfigSource(Protocol):
-    def get_config(self, app_id: str) -> tuple[AppConfig, int] | None: ...
 
 
 @dataclass(frozen=True)
@@ -105,10 +102,7 @@ class ThresholdService:
         self._store = store
 
     def config(self, app_id: str) -> AppConfig:
-        found = self._configs.get_config(app_id)
-        if found is None:
-            raise NotFound(f"no app {app_id!r}", code="unknown_app")
-        return found[0]
+        return applied_config(self._configs, app_id)[0]
 
     def effective(self, app_id: str, config: AppConfig | None = None) -> list[EffectiveThreshold]:
         return effective_thresholds(config or self.config(app_id), self._store.list(app_id))

@@ -141,7 +141,7 @@ def span_of(first: date, last_exclusive: date) -> dict[str, str]:
 METRICS_QUERY = {"app": APP, "from": iso(D1), "to": iso(D3)}
 ROUTES: list[tuple[str, str, dict[str, Any], Any, str, int]] = [
     ("GET", "/v1/admin/apps", {}, None, "admin", 200),
-    ("GET", f"/v1/admin/apps/{APP}", {}, None, "viewer", 200),
+    ("GET", f"/v1/admin/apps/{APP}", {}, None, "admin", 200),
     ("PUT", f"/v1/admin/apps/{APP}", {}, CONFIG, "admin", 200),
     ("POST", f"/v1/admin/apps/{APP}/keys", {}, None, "admin", 201),
     (
@@ -192,7 +192,7 @@ def test_role_matrix(
 
 
 def test_malformed_revoked_and_foreign_credentials_are_401(admin: Admin, game: str) -> None:
-    path = f"/v1/admin/apps/{APP}"
+    path = f"/v1/admin/apps/{APP}/incidents"  # a route viewers may read
     viewer = admin.tokens["viewer"]
     for header in [
         f"Basic {viewer}",
@@ -229,7 +229,8 @@ def test_tokens_are_stored_hashed(admin: Admin) -> None:
 def test_app_routes(admin: Admin, stack: AwsStack) -> None:
     status, _, listing = admin.get("/v1/admin/apps", role="admin")
     assert status == 200 and AppList.model_validate(listing).apps[0].app_id == APP
-    status, _, detail = admin.get(f"/v1/admin/apps/{APP}")
+    assert admin.get(f"/v1/admin/apps/{APP}")[0] == 403  # a config is the admins' (spec: apps [admin])
+    status, _, detail = admin.get(f"/v1/admin/apps/{APP}", role="admin")
     assert status == 200 and AppDetail.model_validate(detail).version == 1
     assert detail["config"]["funnels"]["first_run"]["steps"] == ["session_start", "run_end"]
     assert detail["config"]["dimensions"][1] == {"name": "challenge", "from": "payload.challenge"}

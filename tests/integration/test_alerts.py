@@ -557,8 +557,8 @@ def test_bad_thresholds_are_refused_and_nothing_changes(env: Env) -> None:
         if isinstance(body, dict):
             assert out["error"]["code"] == code, (body, out)
             assert out["error"]["details"] or code == "threshold_id_mismatch", (body, out)
-    assert env.call("GET", f"/v1/admin/apps/{APP}/thresholds/new-one", "viewer")[0] == 404
-    status, listed = env.call("GET", f"/v1/admin/apps/{APP}/thresholds", "viewer")
+    assert env.call("GET", f"/v1/admin/apps/{APP}/thresholds/new-one", "editor")[0] == 404
+    status, listed = env.call("GET", f"/v1/admin/apps/{APP}/thresholds", "editor")
     assert [t["id"] for t in listed["thresholds"]] == ["max-digest-ms", "min-digests"]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from liveops import wiring
+from liveops.models.liveops import ActiveEvents, Assignments, LiveEventOut
 from liveops.services.tokens import create_token
 from tests.integration.conftest import AwsStack
 from tests.integration.helpers import Api
@@ -68,13 +69,21 @@ def test_active_events_window_and_content_version(caller: Caller) -> None:
     assert caller.admin("PUT", "/events/s1", "editor", season)[0] == 200
     status, body = caller.client("/v1/events/active?content_version=1.1.0")
     assert status == 200, body
+    ActiveEvents.model_validate(body)  # the documented response shape
     assert sorted(e["id"] for e in body["events"]) == ["now", "s1", "v110"]
+    assert all(set(e) == {"id", "type", "start_at", "end_at", "rules"} for e in body["events"])
     assert next(e for e in body["events"] if e["id"] == "now")["rules"] == {"mutator": "fire"}
     assert abs(datetime.fromisoformat(body["server_time"]) - datetime.now(UTC)) < timedelta(seconds=30)
     _, other = caller.client("/v1/events/active?content_version=1.0.0")
     assert sorted(e["id"] for e in other["events"]) == ["now", "s1"]
     bad = caller.admin("PUT", "/events/bad", "editor", event_body(NOW, NOW - hour))
     assert bad[0] == 400
+    # times given with an offset are stored in UTC
+    offset = {**event_body(NOW, NOW + hour), "start_at": "2030-01-01T02:00:00+02:00"}
+    offset["end_at"] = "2030-01-02T00:00:00Z"
+    status, stored = caller.admin("PUT", "/events/offset", "editor", offset)
+    assert status == 200 and stored["start_at"] == "2030-01-01T00:00:00Z"
+    LiveEventOut.model_validate(stored)
     assert caller.admin("DELETE", "/events/now", "editor")[0] == 204
     assert caller.admin("DELETE", "/events/now", "editor")[0] == 404
     assert caller.client("/v1/events/active", key="lo_wrong_key")[0] == 401
@@ -88,6 +97,9 @@ def experiment(weights: tuple[float, ...] = (50, 50), **config: Any) -> dict[str
 def assignments(caller: Caller, user: str, extra: str = "") -> dict[str, str]:
     status, body = caller.client(f"/v1/experiments/assignments?user_id={user}{extra}")
     assert status == 200, body
+    Assignments.model_validate(body)
+    for answer in body["assignments"]:  # each variant's parameters come with it (see experiment())
+        assert answer["parameters"] == {"waves": 10 + int(answer["variant_id"][1:])}, answer
     return {a["experiment_id"]: a["variant_id"] for a in body["assignments"]}
 
 
@@ -116,7 +128,7 @@ def test_experiment_lifecycle_and_sticky_assignment(caller: Caller) -> None:
     assert assignments(caller, users[0]) == {}
     assert caller.admin("POST", "/experiments/waves/status", "editor", {"status": "running"})[0] == 409
     assert caller.admin("PUT", "/experiments/waves", "editor", experiment())[0] == 409
-    _, listed = caller.admin("GET", "/experiments", "viewer")
+    _, listed = caller.admin("GET", "/experiments", "editor")
     assert [e["status"] for e in listed["experiments"]] == ["finished"]
 
 
@@ -149,9 +161,42 @@ def test_targeting_and_bad_versions(caller: Caller) -> None:
     assert "web-only" in assignments(caller, "u9", "&platform=web&client_version=1.2.0")
     status, body = caller.client("/v1/experiments/assignments?user_id=u9&client_version=1.2")
     assert status == 400 and body["error"]["code"] == "invalid_version"
+    # sticky but still targeted: a stored assignment is answered only while the user is eligible
+    web = assignments(caller, "u9", "&platform=web&client_version=1.2.0")["web-only"]
+    assert assignments(caller, "u9", "&platform=android&client_version=1.2.0") == {}
+    assert assignments(caller, "u9", "&platform=web&client_version=1.3.0") == {"web-only": web}
     bad = experiment(targeting={"min_client_version": "one"})
     assert caller.admin("PUT", "/experiments/bad", "editor", bad)[0] == 400
     assert caller.client("/v1/experiments/assignments")[0] == 400  # user_id is required
+
+
+def test_experiment_window(caller: Caller) -> None:
+    hour = timedelta(hours=1)
+    windows = {"later": (NOW + hour, NOW + 2 * hour), "over": (NOW - 2 * hour, NOW - hour)}
+    windows["open"] = (NOW - hour, NOW + hour)
+    for name, (start, end) in windows.items():
+        body = {**experiment(), "start_at": iso(start), "end_at": iso(end)}
+        assert caller.admin("PUT", f"/experiments/{name}", "editor", body)[0] == 200
+        assert caller.admin("POST", f"/experiments/{name}/status", "editor", {"status": "running"})[0] == 200
+    wiring.client_service()._plans.clear()
+    assert set(assignments(caller, "someone")) == {"open"}
+
+
+def test_rollback_walks_back_through_the_history(caller: Caller) -> None:
+    versions = [("1.0.0", "a"), ("1.1.0", "b"), ("1.2.0", "c"), ("1.2.0", "c2")]
+    for version, content_hash in versions:
+        body = {"version": version, "content_hash": content_hash, "min_supported_client_version": "1.0.0"}
+        assert caller.admin("PUT", "/content", "admin", body)[0] == 200
+    steps = []
+    for _ in range(4):
+        status, answer = caller.admin("POST", "/content/rollback", "admin")
+        if status != 200:
+            assert status == 409 and answer["error"]["code"] == "nothing_to_roll_back"
+            break
+        steps.append((answer["active_version"], answer["content_hash"]))
+        manifest = caller.client("/v1/content/manifest?client_version=1.0.0")[1]
+        assert (manifest["active_version"], manifest["content_hash"]) == steps[-1]
+    assert steps == [("1.2.0", "c"), ("1.1.0", "b"), ("1.0.0", "a")]
 
 
 def test_content_manifest_set_history_rollback(caller: Caller) -> None:
@@ -172,7 +217,7 @@ def test_content_manifest_set_history_rollback(caller: Caller) -> None:
     rolled = caller.admin("POST", "/content/rollback", "admin")
     assert rolled[0] == 200 and rolled[1]["active_version"] == "1.0.0"
     assert caller.client("/v1/content/manifest?client_version=0.5.3")[1]["update_required"] is False
-    _, state = caller.admin("GET", "/content", "viewer")
+    _, state = caller.admin("GET", "/content", "admin")
     assert [(h["action"], h["version"]) for h in state["history"]] == [
         ("rollback", "1.0.0"),
         ("set", "1.1.0"),
@@ -190,12 +235,12 @@ ROUTES = [
         "editor",
         {"type": "event", "start_at": "2030-01-01T00:00:00Z", "end_at": "2030-01-02T00:00:00Z"},
     ),
-    ("GET", "/events", "viewer", None),
+    ("GET", "/events", "editor", None),
     ("DELETE", "/events/e1", "editor", None),
     ("PUT", "/experiments/x1", "editor", experiment()),
     ("POST", "/experiments/x1/status", "editor", {"status": "running"}),
-    ("GET", "/experiments", "viewer", None),
-    ("GET", "/experiments/x1", "viewer", None),
+    ("GET", "/experiments", "editor", None),
+    ("GET", "/experiments/x1", "editor", None),
     (
         "PUT",
         "/content",
@@ -203,7 +248,7 @@ ROUTES = [
         {"version": "1.0.0", "content_hash": "h", "min_supported_client_version": "1.0.0"},
     ),
     ("POST", "/content/rollback", "admin", None),
-    ("GET", "/content", "viewer", None),
+    ("GET", "/content", "admin", None),
 ]
 RANK = {"viewer": 0, "editor": 1, "admin": 2}
 

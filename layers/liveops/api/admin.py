@@ -149,9 +149,9 @@ def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
         summary="An app's applied config",
         tags=["admin"],
         security=BEARER,
-        responses=_responses(200, AppDetail, "viewer"),
+        responses=_responses(200, AppDetail, "admin"),
     )
-    def get_app(caller: Annotated[TokenRecord, Depends(viewer)], app_id: AppIdPath) -> Response[Any]:
+    def get_app(caller: Annotated[TokenRecord, Depends(admin)], app_id: AppIdPath) -> Response[Any]:
         config, version = applied_config(services().apps, app_id)
         document = config.model_dump(mode="json", by_alias=True, exclude_none=True)
         return json_response(200, {"app_id": app_id, "version": version, "config": document})
@@ -238,7 +238,6 @@ def build_app(services: Callable[[], AdminServices]) -> APIGatewayHttpResolver:
         app,
         lambda: services().liveops,
         lambda app_id: services().apps.get_config(app_id) is not None,
-        viewer,
         editor,
         admin,
     )

@@ -101,7 +101,11 @@ class ClientService:
 
         app_id = app.config.app_id
         now = datetime.fromtimestamp(self.clock(), UTC)
-        live = [e for e in self._experiments(app_id) if e.in_window(now)]
+        # eligibility is checked on every call: a stored assignment stays (sticky) but is only
+        # answered while the user's platform and client version are targeted
+        live = [
+            e for e in self._experiments(app_id) if e.in_window(now) and e.targets(platform, client_version)
+        ]
         hashed = user_hash(hash_key, user_id)
         stored = self.assignments.get_many(app_id, [e.id for e in live], hashed) if live else {}
         out = []

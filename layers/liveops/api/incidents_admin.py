@@ -1,4 +1,4 @@
-"""Admin routes for thresholds [viewer reads, editor writes] and incidents [viewer reads, editor
+"""Admin routes for thresholds [editor] and incidents [viewer reads, editor
 acknowledges / resolves]. The actor recorded on an incident is `token:<token_id>`.
 
 No `from __future__ import annotations`: Powertools resolves the RBAC dependencies' annotations.
@@ -82,9 +82,9 @@ def register(
         + " Each entry says its `source` (config or api) and whether it `overrides_config`.",
         tags=["thresholds"],
         security=BEARER,
-        responses=_responses("viewer", {"schema": {"type": "object"}}),
+        responses=_responses("editor", {"schema": {"type": "object"}}),
     )
-    def list_thresholds(caller: Annotated[TokenRecord, Depends(viewer)], app_id: AppIdPath) -> Response[Any]:
+    def list_thresholds(caller: Annotated[TokenRecord, Depends(editor)], app_id: AppIdPath) -> Response[Any]:
         found = [t.to_json() for t in thresholds().effective(app_id)]
         return json_response(200, {"app_id": app_id, "thresholds": found}, NO_STORE)
 
@@ -93,10 +93,10 @@ def register(
         summary="One threshold as evaluated",
         tags=["thresholds"],
         security=BEARER,
-        responses=_responses("viewer", {"schema": {"type": "object"}}),
+        responses=_responses("editor", {"schema": {"type": "object"}}),
     )
     def get_threshold(
-        caller: Annotated[TokenRecord, Depends(viewer)], app_id: AppIdPath, threshold_id: ThresholdIdPath
+        caller: Annotated[TokenRecord, Depends(editor)], app_id: AppIdPath, threshold_id: ThresholdIdPath
     ) -> Response[Any]:
         return json_response(200, thresholds().get(app_id, threshold_id).to_json(), NO_STORE)
 

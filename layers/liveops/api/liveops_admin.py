@@ -38,15 +38,10 @@ def _responses(model: type | None, role: str, conflict: bool = False) -> dict[in
     )
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def register(
     app: APIGatewayHttpResolver,
     store: Callable[[], LiveOpsStore],
     app_exists: Callable[[str], bool],
-    viewer: Callable[[], TokenRecord],
     editor: Callable[[], TokenRecord],
     admin: Callable[[], TokenRecord],
 ) -> None:
@@ -69,23 +64,16 @@ def register(
         event_id: ItemId,
         event: Annotated[LiveEventIn, Body()],
     ) -> Response[Any]:
-        doc = {
-            "type": event.type,
-            "start_at": _iso(event.start_at),
-            "end_at": _iso(event.end_at),
-            "content_version": event.content_version,
-            "rules": event.rules,
-        }
-        return json_response(200, store().put_event(known(app_id), event_id, doc), NO_STORE)
+        return json_response(200, store().put_event(known(app_id), event_id, event.document()), NO_STORE)
 
     @app.get(
         "/v1/admin/apps/<app_id>/events",
         summary="Every live event and season of an app",
         tags=["live events"],
         security=BEARER,
-        responses=_responses(None, "viewer"),
+        responses=_responses(None, "editor"),
     )
-    def list_events(caller: Annotated[TokenRecord, Depends(viewer)], app_id: AppIdPath) -> Response[Any]:
+    def list_events(caller: Annotated[TokenRecord, Depends(editor)], app_id: AppIdPath) -> Response[Any]:
         events = sorted(store().list_events(known(app_id)), key=lambda e: (e["start_at"], e["id"]))
         return json_response(200, {"events": events}, NO_STORE)
 
@@ -123,14 +111,8 @@ def register(
             value = getattr(targeting, field)
             if value is not None:
                 version(value, f"config.targeting.{field}")
-        doc = {
-            "name": experiment.name,
-            "description": experiment.description,
-            "start_at": _iso(experiment.start_at),
-            "end_at": _iso(experiment.end_at),
-            "config": experiment.config.model_dump(mode="json"),
-        }
-        return json_response(200, store().put_experiment(known(app_id), experiment_id, doc), NO_STORE)
+        stored = store().put_experiment(known(app_id), experiment_id, experiment.document())
+        return json_response(200, stored, NO_STORE)
 
     @app.post(
         "/v1/admin/apps/<app_id>/experiments/<experiment_id>/status",
@@ -152,9 +134,9 @@ def register(
         summary="Every experiment of an app",
         tags=["experiments"],
         security=BEARER,
-        responses=_responses(None, "viewer"),
+        responses=_responses(None, "editor"),
     )
-    def list_experiments(caller: Annotated[TokenRecord, Depends(viewer)], app_id: AppIdPath) -> Response[Any]:
+    def list_experiments(caller: Annotated[TokenRecord, Depends(editor)], app_id: AppIdPath) -> Response[Any]:
         return json_response(200, {"experiments": store().list_experiments(known(app_id))}, NO_STORE)
 
     @app.get(
@@ -162,10 +144,10 @@ def register(
         summary="One experiment",
         tags=["experiments"],
         security=BEARER,
-        responses=_responses(ExperimentOut, "viewer"),
+        responses=_responses(ExperimentOut, "editor"),
     )
     def get_experiment(
-        caller: Annotated[TokenRecord, Depends(viewer)], app_id: AppIdPath, experiment_id: ItemId
+        caller: Annotated[TokenRecord, Depends(editor)], app_id: AppIdPath, experiment_id: ItemId
     ) -> Response[Any]:
         found = store().get_experiment(known(app_id), experiment_id)
         if found is None:
@@ -203,8 +185,8 @@ def register(
         summary="The active content version and its history",
         tags=["content"],
         security=BEARER,
-        responses=_responses(ContentState, "viewer"),
+        responses=_responses(ContentState, "admin"),
     )
-    def get_content(caller: Annotated[TokenRecord, Depends(viewer)], app_id: AppIdPath) -> Response[Any]:
+    def get_content(caller: Annotated[TokenRecord, Depends(admin)], app_id: AppIdPath) -> Response[Any]:
         current, history = store().content(known(app_id))
         return json_response(200, {"current": current, "history": history}, NO_STORE)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from liveops import wiring
 from liveops.cli.output import emit, fail
-from liveops.models.liveops import LiveEventIn
+from liveops.models.liveops import LiveEventIn, utc_text
 from liveops.settings import get_settings
 
 
@@ -66,13 +66,7 @@ def run_create(args: argparse.Namespace) -> int:
         )
     except (ValueError, ValidationError) as exc:
         return fail(f"invalid live event: {exc}")
-    doc = {
-        "type": event.type,
-        "start_at": event.start_at.isoformat(),
-        "end_at": event.end_at.isoformat(),
-        "content_version": event.content_version,
-        "rules": event.rules,
-    }
+    doc = event.document()
     record = wiring.liveops_store().put_event(args.app, args.event_id, doc)
     emit(args.json, record, f"{args.event_id}: {event.type} from {doc['start_at']} to {doc['end_at']}")
     return 0
@@ -100,7 +94,7 @@ def run_end(args: argparse.Namespace) -> int:
     if datetime.fromisoformat(found["end_at"]) <= now:
         return fail(f"{args.event_id} already ended at {found['end_at']}")
     doc = {k: found[k] for k in ("type", "start_at", "content_version", "rules")}
-    doc["end_at"] = max(now, datetime.fromisoformat(found["start_at"])).isoformat()
+    doc["end_at"] = utc_text(max(now, datetime.fromisoformat(found["start_at"])))
     store.put_event(args.app, args.event_id, doc)
     print(f"{args.event_id} ended at {doc['end_at']}")
     return 0

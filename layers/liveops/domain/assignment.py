@@ -381,6 +381,22 @@ def _parsed_client_version(text: str) -> SemVer | None:
     return parsed
 
 
+def targeted(plan: ExperimentPlan, platform: str | None, client_version: str | None) -> bool:
+    """Whether the experiment's targeting admits this platform and client version.
+
+    A targeted version range needs a well-formed client version inside it.
+    """
+    if plan.platforms is not None and platform not in plan.platforms:
+        return False
+    if plan.min_client_version is not None or plan.max_client_version is not None:
+        if not isinstance(client_version, str):
+            return False
+        version = _parsed_client_version(client_version)
+        if version is None or not in_version_range(version, plan.min_client_version, plan.max_client_version):
+            return False
+    return True
+
+
 def assign(
     plan: ExperimentPlan, user_id: str, platform: str | None = None, client_version: str | None = None
 ) -> int | None:
@@ -390,16 +406,8 @@ def assign(
     missing, malformed or outside the targeted range (when a range is set); outside the namespace
     range; a bucket beyond the coverage.
     """
-    if not user_id:
+    if not user_id or not targeted(plan, platform, client_version):
         return None
-    if plan.platforms is not None and platform not in plan.platforms:
-        return None
-    if plan.min_client_version is not None or plan.max_client_version is not None:
-        if not isinstance(client_version, str):
-            return None
-        version = _parsed_client_version(client_version)
-        if version is None or not in_version_range(version, plan.min_client_version, plan.max_client_version):
-            return None
     # Hot path: every code unit below 256, hashed in C (see the module docstring)
     try:
         units = user_id.encode("latin-1")

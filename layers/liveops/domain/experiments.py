@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from liveops.domain.assignment import ExperimentPlan, assign
+from liveops.domain.assignment import ExperimentPlan, assign, targeted
 from liveops.domain.semver import parse_semver
 from liveops.errors import BadRequest
 
@@ -21,6 +21,22 @@ def version(text: str, field: str) -> Any:
             code="invalid_version",
             details=[{"field": field}],
         ) from None
+
+
+def rollback_target(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The manifest a rollback returns to: the one active before the current one was set.
+
+    The history is replayed as a stack (a set pushes, a rollback pops), so repeated rollbacks walk
+    back through A <- B <- C in turn, and a re-publish of the same version with a new hash rolls
+    back to the previous hash, not to another version.
+    """
+    stack: list[dict[str, Any]] = []
+    for entry in sorted(history, key=lambda e: e["seq"]):
+        if entry["action"] == "set" or not stack:
+            stack.append(entry)
+        else:
+            stack.pop()
+    return stack[-2] if len(stack) >= 2 else None
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -38,8 +54,10 @@ def active_events(
             continue
         if event.get("content_version", "*") not in ("*", content_version):
             continue
-        active.append({key: event[key] for key in ("id", "type", "start_at", "end_at", "rules")})
-    return sorted(active, key=lambda e: (e["start_at"], e["id"]))
+        shown = {key: event[key] for key in ("id", "type", "start_at", "end_at", "rules")}
+        active.append((start, event["id"], shown))
+    # by moment, not by text: events stored before times were normalised to UTC may carry offsets
+    return [shown for _, _, shown in sorted(active, key=lambda a: (a[0], a[1]))]
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,9 @@ class LiveExperiment:
 
     def in_window(self, now: datetime) -> bool:
         return (self.start_at is None or self.start_at <= now) and (self.end_at is None or now < self.end_at)
+
+    def targets(self, platform: str | None, client_version: str | None) -> bool:
+        return targeted(self.plan, platform, client_version)
 
     def choose(self, user_id: str, platform: str | None, client_version: str | None) -> str | None:
         return self.plan.variant_id(

@@ -6,6 +6,7 @@ They follow the roguelike studio's design (seeds/004: live_events, experiments, 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,6 +18,11 @@ ExperimentStatus = Literal["draft", "running", "paused", "finished"]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def utc_text(moment: datetime) -> str:
+    """How every stored time is written: UTC with a Z, so stored texts order as the moments do."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class LiveEventIn(Strict):
@@ -32,19 +38,35 @@ class LiveEventIn(Strict):
             raise ValueError("end_at must be after start_at")
         return self
 
+    def document(self) -> dict[str, Any]:
+        """The stored live event (the admin API and the CLI store the same thing)."""
+        return {
+            "type": self.type,
+            "start_at": utc_text(self.start_at),
+            "end_at": utc_text(self.end_at),
+            "content_version": self.content_version,
+            "rules": self.rules,
+        }
 
-class LiveEventOut(BaseModel):
+
+class ActiveEvent(BaseModel):
+    """A live event as game clients see it (the spec's shape: no content_version)."""
+
     id: str
-    type: str
+    type: Literal["event", "season"]
     start_at: str
     end_at: str
-    content_version: str
     rules: dict[str, Any]
+
+
+class LiveEventOut(ActiveEvent):
+    content_version: str
+    updated_at: str
 
 
 class ActiveEvents(BaseModel):
     server_time: str
-    events: list[LiveEventOut]
+    events: list[ActiveEvent]
 
 
 class Variant(Strict):
@@ -107,6 +129,16 @@ class ExperimentIn(Strict):
         if self.start_at and self.end_at and self.end_at <= self.start_at:
             raise ValueError("end_at must be after start_at")
         return self
+
+    def document(self) -> dict[str, Any]:
+        """The stored experiment definition (status and timestamps are the store's)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "start_at": utc_text(self.start_at) if self.start_at else None,
+            "end_at": utc_text(self.end_at) if self.end_at else None,
+            "config": self.config.model_dump(mode="json"),
+        }
 
 
 class ExperimentOut(BaseModel):

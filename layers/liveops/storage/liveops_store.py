@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from liveops.domain.experiments import rollback_target
 from liveops.errors import Conflict, NotFound
 from liveops.models.liveops import ContentIn
 from liveops.storage.dynamo import all_items, is_conditional_failure, now_iso
@@ -210,7 +211,7 @@ class LiveOpsStore:
         current, history = self.content(app_id)
         if current is None:
             raise NotFound("this app has no content manifest yet", code="no_content")
-        previous = next((h for h in history if h["version"] != current["active_version"]), None)
+        previous = rollback_target(history)
         if previous is None:
             raise Conflict("there is no earlier content version to roll back to", code="nothing_to_roll_back")
         content = ContentIn(

@@ -204,7 +204,7 @@ def test_daily_view_prefers_daily_rows_and_fills_missing_days_from_hourly() -> N
         measure(at(D2, 2), 2, 30.0, 14.0, 16.0, 15.9),
         measure(at(D3, 4), 1, 3.0, 3.0, 3.0, 3.0),
     )
-    assert m.missing_days(daily, D1, D3) == [D2, D3]
+    assert m.missing_days(daily, D1, D3, today=D3 + timedelta(days=1)) == [D2, D3]
     view = m.fill_from_hourly(daily, hourly, [D2, D3])
     rows = {(r["ts"].date(), r["kind"]): r for r in view.to_pylist()}
     assert rows[(D1, "events")]["n"] == 100
@@ -217,6 +217,17 @@ def test_daily_view_prefers_daily_rows_and_fills_missing_days_from_hourly() -> N
     assert rows[(D2, "measure")]["p95"] is None
     assert rows[(D3, "measure")]["p95"] == 3.0  # the day's only hourly row holds all of its values
     assert view.schema == ROLLUP
+
+
+def test_today_is_always_combined_from_hourly_rows() -> None:
+    # the 02:00 daily run also wrote today's first hours: that row must not hide the later hours
+    partial = rollup({"ts": at(D2), "n": 2, "users": 2}, {"ts": at(D1), "n": 100, "users": 40})
+    hourly = rollup({"ts": at(D2, 1), "n": 2, "users": 2}, {"ts": at(D2, 14), "n": 10, "users": 5})
+    assert m.missing_days(partial, D1, D2, today=D2) == [D2]
+    view = m.fill_from_hourly(partial, hourly, [D2])
+    rows = {r["ts"].date(): r for r in view.to_pylist() if r["kind"] == "events"}
+    assert (rows[D1]["n"], rows[D2]["n"]) == (100, 12)
+    assert len(view) == 2  # today's partial daily row is gone, not added to
 
 
 def test_span_rows_combine_like_measures_and_keep_their_stored_average() -> None:

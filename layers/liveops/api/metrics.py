@@ -9,7 +9,7 @@ request so that building this resolver stays cheap (e.g. for `liveops openapi`).
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
@@ -60,6 +60,8 @@ class MetricsBackend:
     last_cleanup: Callable[[str], dict[str, Any] | None] = lambda app_id: None
     # app -> its newest incidents (JSON), for the overview
     latest_incidents: Callable[[str], list[dict[str, Any]]] = lambda app_id: []
+    # the UTC date: from it on, daily figures are combined from hourly rows (see daily_rollups)
+    today: Callable[[], date] = lambda: datetime.now(UTC).date()
 
     def daily_rollups(self, app_id: str, span: "Window") -> "pa.Table":
         """rollup_daily rows of the range; days not rolled up daily yet (today, or before the first
@@ -68,7 +70,7 @@ class MetricsBackend:
 
         first, last = span.days()
         daily = self.lake.read("rollup_daily", app_id, first, last)
-        missing = missing_days(daily, first, last)
+        missing = missing_days(daily, first, last, self.today())
         if not missing:
             return daily
         hourly = self.lake.read("rollup_hourly", app_id, missing[0], missing[-1])

@@ -202,22 +202,26 @@ def combine(table: pa.Table, keys: list[str]) -> list[Row]:
     return out
 
 
-def missing_days(daily: pa.Table, first: date, last: date) -> list[date]:
-    """Days of [first, last] without rollup_daily rows (e.g. today: the daily rollup runs at 02:00)."""
+def missing_days(daily: pa.Table, first: date, last: date, today: date) -> list[date]:
+    """Days of [first, last] to combine from hourly rows: those without rollup_daily rows (before
+    the first daily run) and today and later, whose daily rows, if any, were written while the day
+    was still going (the 02:00 run also rolls up the first hours of its own day)."""
     present = {moment.date() for moment in pc.unique(daily["ts"]).to_pylist()}
     count = (last - first).days + 1
-    return [day for day in (first + timedelta(days=i) for i in range(count)) if day not in present]
+    days = (first + timedelta(days=i) for i in range(count))
+    return [day for day in days if day not in present or day >= today]
 
 
 def fill_from_hourly(daily: pa.Table, hourly: pa.Table, days: Iterable[date]) -> pa.Table:
-    """rollup_daily rows plus, for `days`, day rows combined from rollup_hourly: every figure but
-    the percentiles, which stay empty unless the day has a single hourly row."""
+    """rollup_daily rows of the other days plus, for `days`, day rows combined from rollup_hourly:
+    every figure but the percentiles, which stay empty unless the day has a single hourly row."""
     wanted = pa.array([datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days], ROLLUP.field("ts").type)
     day_ts = pc.floor_temporal(hourly["ts"], unit="day")
     keep = pc.is_in(day_ts, value_set=wanted)
     hours = hourly.filter(keep).set_column(0, "ts", day_ts.filter(keep))
     filled = pa.Table.from_pylist(combine(hours, ROLLUP_KEYS), schema=ROLLUP)
-    return pa.concat_tables([daily.select(ROLLUP.names).cast(ROLLUP), filled])
+    kept = daily.filter(pc.invert(pc.is_in(pc.floor_temporal(daily["ts"], unit="day"), value_set=wanted)))
+    return pa.concat_tables([kept.select(ROLLUP.names).cast(ROLLUP), filled])
 
 
 def span_rollup(spans: pa.Table) -> pa.Table:

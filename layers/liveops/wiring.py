@@ -302,7 +302,9 @@ def job(name: str, progress=None):  # type: ignore[no-untyped-def]  # returns li
 
     if name in ("rollup", "rollup-daily"):
         rollups = rollup_jobs(progress)
-        return lambda app_id, options: rollups.run(name, app_id, options.get("engine"))
+        return lambda app_id, options: rollups.run(
+            name, app_id, options.get("engine"), bool(options.get("dry_run"))
+        )
     if name == "alerts":
         from liveops.jobs.alerts import AlertsJob
 

@@ -111,8 +111,17 @@ def test_rollup_recomputes_changed_days_and_is_idempotent(stack: AwsStack, key: 
     send(key, runs(NOW - timedelta(minutes=20), 3, "s1"))
     drain_to_lake(stack)
     jobs = wiring.rollup_jobs()
+    # a dry run lists what a run would recompute and changes nothing (through the CLI's runner too)
+    planned = wiring.job("rollup")("jobs-game", {"dry_run": True})["apps"]["jobs-game"]
+    assert planned["status"] == "dry_run" and planned["days"] == [TODAY.isoformat()]
+    assert wiring.curated_lake().read("rollup_hourly", "jobs-game", TODAY, TODAY).num_rows == 0
+    assert len(wiring.job_state().dirty("hour", "jobs-game")) == planned["hours"] >= 1
     report = jobs.run("rollup", "jobs-game")["apps"]["jobs-game"]
-    assert report["status"] == "ok" and report["days"] == [TODAY.isoformat()] and report["hours"] >= 1
+    assert report["status"] == "ok" and report["days"] == [TODAY.isoformat()]
+    assert report["hours"] == planned["hours"]
+    daily_plan = jobs.run("rollup-daily", "jobs-game", dry_run=True)["apps"]["jobs-game"]
+    assert TODAY.isoformat() in daily_plan["days"]
+    assert wiring.job_state().dirty("day", "jobs-game")  # still there for the real run
     hourly = wiring.curated_lake().read("rollup_hourly", "jobs-game", TODAY, TODAY)
     totals = hourly.filter(pc.and_(pc.equal(hourly["kind"], "events"), pc.equal(hourly["dim_name"], "*")))
     assert dict(zip(totals["name"].to_pylist(), totals["n"].to_pylist(), strict=True)) == {

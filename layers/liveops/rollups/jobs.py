@@ -70,7 +70,11 @@ class RollupJobs:
         self._clock = clock
         self._progress = progress
 
-    def run(self, job: str, app_id: str | None = None, engine: str | None = None) -> dict[str, Any]:
+    def run(
+        self, job: str, app_id: str | None = None, engine: str | None = None, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Roll up every app (or one); `dry_run` lists the days and hours a run would recompute
+        and changes nothing (no lease, no files, no marks cleared)."""
         if job not in ROLLUP_JOBS:
             raise JobError(f"unknown job {job!r}; one of {', '.join(ROLLUP_JOBS)}")
         if engine is not None and engine not in self._engines:
@@ -81,8 +85,40 @@ class RollupJobs:
             found = self._apps.get_config(app)
             if found is None:
                 raise JobError(f"no app {app!r}")
-            reports[app] = self._run_app(job, found[0], engine or found[0].rollup_engine)
-        return {"job": job, "apps": reports}
+            if dry_run:
+                reports[app] = self._plan(job, found[0], engine or found[0].rollup_engine)
+            else:
+                reports[app] = self._run_app(job, found[0], engine or found[0].rollup_engine)
+        return {"job": job, "dry_run": dry_run, "apps": reports}
+
+    def _plan(self, job: str, config: AppConfig, engine_name: str) -> dict[str, Any]:
+        if job == "rollup":
+            by_day = self._hours_by_day(config.app_id)
+            days = sorted(by_day)
+            hours = sum(len(marks) for marks in by_day.values())
+            report: dict[str, Any] = {"days": [d.isoformat() for d in days], "hours": hours}
+        else:
+            report = {"days": [d.isoformat() for d in sorted(self._days_to_roll_up(config)[1])]}
+        self._progress(f"{job} {config.app_id}: would recompute {len(report['days'])} day(s)")
+        return {"status": "dry_run", "engine": engine_name, **report}
+
+    def _hours_by_day(self, app: str) -> dict[date, list[DirtyMark]]:
+        by_day: dict[date, list[DirtyMark]] = {}
+        for mark in self._state.dirty("hour", app):
+            by_day.setdefault(date.fromisoformat(mark.key[:10]), []).append(mark)
+        return by_day
+
+    def _days_to_roll_up(self, config: AppConfig) -> tuple[list[DirtyMark], set[date]]:
+        """The day marks, and the days they make the daily run recompute (funnels look ahead,
+        spans look back; never after today)."""
+        marks = self._state.dirty("day", config.app_id)
+        today = datetime.fromtimestamp(self._clock(), UTC).date()
+        before, after = funnel_lookahead_days(config), span_lookback_days(config)
+        days: set[date] = set()
+        for mark in marks:
+            changed = date.fromisoformat(mark.key)
+            days.update(changed + timedelta(days=offset) for offset in range(-before, after + 1))
+        return marks, {d for d in days if d <= today}
 
     def _run_app(self, job: str, config: AppConfig, engine_name: str) -> dict[str, Any]:
         owner = uuid.uuid4().hex
@@ -112,10 +148,7 @@ class RollupJobs:
 
     def _hourly(self, config: AppConfig, engine: Engine) -> dict[str, Any]:
         app = config.app_id
-        marks = self._state.dirty("hour", app)
-        by_day: dict[date, list[DirtyMark]] = {}
-        for mark in marks:
-            by_day.setdefault(date.fromisoformat(mark.key[:10]), []).append(mark)
+        by_day = self._hours_by_day(app)
         rows = 0
         for index, (day, day_marks) in enumerate(sorted(by_day.items()), start=1):
             start = day_start_ms(day)
@@ -129,18 +162,12 @@ class RollupJobs:
                 f"rollup {app}: {day} ({len(day_marks)} changed hours) -> {table.num_rows} rows "
                 f"[{index}/{len(by_day)}]"
             )
-        return {"days": [d.isoformat() for d in sorted(by_day)], "hours": len(marks), "rows": rows}
+        hours = sum(len(marks) for marks in by_day.values())
+        return {"days": [d.isoformat() for d in sorted(by_day)], "hours": hours, "rows": rows}
 
     def _daily(self, config: AppConfig, engine: Engine) -> dict[str, Any]:
         app = config.app_id
-        marks = self._state.dirty("day", app)
-        today = datetime.fromtimestamp(self._clock(), UTC).date()
-        before, after = funnel_lookahead_days(config), span_lookback_days(config)
-        days: set[date] = set()
-        for mark in marks:
-            changed = date.fromisoformat(mark.key)
-            days.update(changed + timedelta(days=offset) for offset in range(-before, after + 1))
-        days = {d for d in days if d <= today}
+        marks, days = self._days_to_roll_up(config)
         rows: dict[str, int] = {}
         if days and self._export_assignments is not None:
             # experiment_daily (either engine) reads assignments from the lake: export them first

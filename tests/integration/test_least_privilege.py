@@ -44,6 +44,8 @@ RARE_PATHS = [
     ("RollupFunction", "athena:StopQueryExecution", "*", "a query that times out is cancelled"),
     ("RollupFunction", "s3:PutObject", "*/athena-results/*", "Athena writes results as the caller"),
     ("RollupFunction", "s3:GetBucketLocation", "*", "Athena checks the results bucket as the caller"),
+    ("RollupFunction", "glue:GetDatabase", "*", "Athena reads the catalog as the caller"),
+    ("RollupFunction", "glue:GetPartitions", "*", "Athena plans a partitioned query as the caller"),
     ("AlertsFunction", "s3:ListBucket", "*", "a missing partition is 404, not 403, with ListBucket"),
     ("AlertsFunction", "dynamodb:DeleteItem", "*-incidents", "a breach that clears before `for_minutes`"),
 ]

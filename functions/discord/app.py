@@ -1,8 +1,11 @@
 """Lambda handler: POST /discord/interactions (the fast front: signature, PING, deferral).
 
-Imports only the Powertools Logger, PyNaCl and liveops.discord. Settings, boto3, the SSM call for
-the public key and the Lambda client that hands deferred interactions to discord-worker load on
-the first request that needs them, and are cached per container.
+Imports only the Powertools Logger, PyNaCl and liveops.discord. boto3, the SSM call for the public
+key and the Lambda client that hands deferred interactions to discord-worker load on the first
+request that needs them, and are cached per container. Its settings (the key's parameter name, the
+worker's name) are read from the environment template.yaml sets, without pydantic
+(`wiring.discord_setting`): no request of this function imports pydantic, pyarrow, pandas,
+awswrangler or the Powertools resolver (tests/unit/test_cold_imports.py).
 """
 
 from typing import Any

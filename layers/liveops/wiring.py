@@ -167,24 +167,42 @@ def retention_job(progress=None, clock=None):  # type: ignore[no-untyped-def]  #
 def admin_services():  # type: ignore[no-untyped-def]  # returns AdminServices; pyarrow loads here
     from liveops.api.admin import AdminServices
     from liveops.api.metrics import MetricsBackend
-    from liveops.storage.lake_usage import LakeUsage, category_prefixes
 
     settings = get_settings()
-    s3 = client("s3")
+    storage = _storage_stats(settings)
     return AdminServices(
         apps=apps_store(),
         tokens=tokens_store(),
         metrics=MetricsBackend(
             configs=apps_store(),
             lake=curated_lake(),
-            usage=LakeUsage(s3, settings.lake_bucket),
-            prefixes=category_prefixes,
+            usage=storage,
+            prefixes=storage.prefixes,
             settings=settings,
             experiments=lambda app_id, experiment_id: liveops_store().get_experiment(app_id, experiment_id),
-            last_cleanup=lambda app_id: job_state().last_run("retention", app_id),
+            last_cleanup=storage.last_cleanup,  # real runs only; the last dry run is shown apart
             latest_incidents=_latest_incidents,
         ),
         liveops=liveops_store(),
+    )
+
+
+def _storage_stats(settings):  # type: ignore[no-untyped-def]  # returns StorageStats
+    """Every retention category's store for /v1/metrics/storage and `liveops storage`."""
+    from liveops.services.storage_stats import StorageStats
+    from liveops.storage.assignments_store import AssignmentsStore
+    from liveops.storage.lake_usage import LakeUsage
+
+    return StorageStats(
+        LakeUsage(client("s3"), settings.lake_bucket),
+        incidents_table=settings.incidents_table,
+        incidents=incidents_store,
+        assignments_table=settings.assignments_table,
+        assignments=lambda: AssignmentsStore(client("dynamodb"), settings.assignments_table),
+        experiments=liveops_store,
+        site_bucket=settings.site_bucket,
+        archive=site_bucket,
+        runs=job_state,
     )
 
 
@@ -326,6 +344,19 @@ def job(name: str, progress=None):  # type: ignore[no-untyped-def]  # returns li
     raise JobError(f"unknown job {name!r}; one of {', '.join(JOBS)}")
 
 
+def discord_setting(name: str) -> str:
+    """A setting of the Discord functions, read without pydantic: the front's first request must
+    not import it (cold start). The value is the environment variable template.yaml sets
+    (`DISCORD_PUBLIC_KEY_PARAM`, ...), as the Settings model reads it; where it is absent, the
+    Settings model itself answers (its default), so names and defaults stay in one place."""
+    import os
+
+    value = os.environ.get(name.upper())
+    if value is not None:
+        return value
+    return str(getattr(get_settings(), name))
+
+
 @lru_cache(maxsize=1)
 def discord_public_key() -> str:
     """The Discord application's Ed25519 public key (hex), read from SSM once per container.
@@ -335,7 +366,7 @@ def discord_public_key() -> str:
 
     from liveops.errors import Unavailable
 
-    name = get_settings().discord_public_key_param
+    name = discord_setting("discord_public_key_param")
     try:
         response = client("ssm").get_parameter(Name=name, WithDecryption=True)
     except (BotoCoreError, ClientError) as exc:
@@ -361,7 +392,7 @@ def invoke_async(function_name: str, payload: dict[str, Any]) -> None:
 
 def defer_discord_interaction(interaction: dict[str, Any]) -> None:
     """Hand an interaction the Discord front deferred to the discord-worker function."""
-    invoke_async(get_settings().discord_worker_function, {"interaction": interaction})
+    invoke_async(discord_setting("discord_worker_function"), {"interaction": interaction})
 
 
 @lru_cache(maxsize=1)
@@ -369,6 +400,18 @@ def discord_report_data():  # type: ignore[no-untyped-def]  # returns ReportData
     from liveops.discord.report_data import ReportData
 
     return ReportData(admin_services().metrics, incident_service())
+
+
+def discord_webhook_rest():  # type: ignore[no-untyped-def]  # returns DiscordRest without the bot token
+    """A Discord client for the interaction-token routes only (editing an original response): it
+    needs neither the bot token nor valid settings, so the worker can report its own failures."""
+    from liveops.discord.rest import DEFAULT_BASE_URL, DiscordRest
+
+    try:
+        base_url = discord_setting("discord_api_base_url")
+    except Exception:  # the settings themselves are broken: Discord's own URL (the model's default)
+        base_url = DEFAULT_BASE_URL
+    return DiscordRest(base_url=base_url)
 
 
 @lru_cache(maxsize=1)

@@ -52,6 +52,8 @@ def test_register_commands_globally_and_per_guild(
     assert stored[0]["options"] == COMMANDS[0]["options"]
     (call,) = [c for c in fake.calls if c.method == "PUT"]
     assert call.headers["authorization"] == "Bot test-bot-token"
+    # the payload as sent: every command usable in servers only (interaction context GUILD = 0)
+    assert [c["contexts"] for c in call.json] == [[0]] * 4
     assert register("--application-id", APPLICATION, "--guild", "123456789", "--json") == 0
     out = json.loads(capsys.readouterr().out)
     assert out == {

@@ -237,12 +237,100 @@ def test_a_failing_worker_edits_the_original_with_an_error(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the lake is on fire")
 
-    monkeypatch.setattr(wiring.incident_service(), "list", broken)
+    monkeypatch.setattr(wiring.incident_service(), "open_incidents", broken)
     command = loop.interaction(2, {"name": "incidents"})
     loop.post(command)
     (answer,) = loop.original(command)
     assert answer["content"].startswith("Something went wrong") and answer["embeds"] == []
     assert "fire" not in answer["content"]  # causes stay in the logs
+
+
+def _forget_services() -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    get_settings.cache_clear()
+    wiring.reset()
+
+
+@pytest.mark.parametrize("kind", [2, 3])
+def test_a_worker_that_cannot_start_still_edits_the_original_with_an_error(
+    loop: Loop, stack: AwsStack, kind: int
+) -> None:
+    # building the worker reads the bot token from SSM: gone, the worker cannot be built. Editing
+    # the original response needs only the interaction token, so the user still gets the error.
+    incident = _alert(loop) if kind == 3 else None
+    aws.client("ssm").delete_parameter(Name=stack.ctx.parameters["DiscordBotTokenParameterName"])
+    _forget_services()
+    if incident is None:
+        interaction = loop.interaction(2, {"name": "incidents"})
+    else:
+        interaction = _press(loop, "ack", incident, [RESPONDER])
+    loop.fake.clear_calls()
+    assert loop.post(interaction)[0] == 200
+    (answer,) = loop.original(interaction)
+    assert "Something went wrong" in answer["content"] and answer["allowed_mentions"] == {"parse": []}
+    (call,) = [c for c in loop.fake.calls if c.method == "PATCH"]
+    assert "authorization" not in call.headers  # no bot token on the interaction-token route
+    if incident is not None:  # the button's message keeps its alert; nothing changed
+        assert wiring.incident_service().get(APP, incident.incident_id).status == "new"
+
+
+def test_broken_settings_still_get_the_error_edit(loop: Loop, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the Settings model refuses the environment: the front (no settings on its path) still
+    # defers, and the worker, which cannot be built, still edits the original response
+    monkeypatch.setenv("METRICS_KANON_MIN", "not a number")
+    _forget_services()
+    command = loop.interaction(2, {"name": "telemetry_report"})
+    assert loop.post(command) == (200, {"type": 5})
+    (answer,) = loop.original(command)
+    assert answer["content"].startswith("Something went wrong")
+
+
+def test_incidents_lists_every_open_incident_however_many_resolved_are_newer(loop: Loop) -> None:
+    from liveops.models.incidents import Incident
+
+    store = wiring.incidents_store()
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def put(index: int, status: str) -> Incident:
+        at = base + timedelta(minutes=index)
+        incident = Incident(
+            incident_id=f"inc-{at:%Y%m%d%H%M%S}000-{index:08x}",
+            app_id=APP,
+            source=f"job-{index}",
+            severity="warning",
+            status=status,  # type: ignore[arg-type]
+            summary=f"incident {index}",
+            opened_at=at,
+            updated_at=at,
+            acknowledged_at=at if status != "new" else None,
+            resolved_at=at if status == "resolved" else None,
+            dedupe_key=f"J#job-{index}",
+        )
+        store.create(incident, incident.dedupe_key)
+        return incident
+
+    oldest_new, old_acknowledged = put(0, "new"), put(1, "acknowledged")
+    for index in range(2, 62):  # 60 resolved incidents, all newer than the open ones
+        put(index, "resolved")
+    command = loop.interaction(2, {"name": "incidents"})
+    loop.post(command)
+    (listing,) = loop.original(command)
+    ids = [b["custom_id"] for row in listing["components"] for b in row["components"]]
+    assert ids == [
+        f"resolve:{APP}:{old_acknowledged.incident_id}",
+        f"ack:{APP}:{oldest_new.incident_id}",
+        f"resolve:{APP}:{oldest_new.incident_id}",
+    ]
+    figures = wiring.discord_report_data().telemetry(
+        wiring.apps_store().get_config(APP)[0], ["incidents"], datetime.now(UTC)
+    )
+    assert figures["incidents"]["open_count"] == 2
+    assert [i.incident_id for i in figures["incidents"]["open"]] == [
+        old_acknowledged.incident_id,
+        oldest_new.incident_id,
+    ]
 
 
 def test_experiment_answers_a_readout_summary(loop: Loop) -> None:

@@ -49,6 +49,12 @@ def test_command_definitions_are_typed_and_valid() -> None:
     assert [c["value"] for c in report[1]["choices"]] == list(REPORT_SECTIONS)
 
 
+def test_commands_are_offered_in_servers_only() -> None:
+    # Discord's interaction context types: GUILD 0, BOT_DM 1, PRIVATE_CHANNEL 2; without `contexts`
+    # a command also shows in the bot's DMs, where no app is linked
+    assert [c["contexts"] for c in json.loads(json.dumps(COMMANDS))] == [[0]] * len(COMMANDS)
+
+
 def test_page_custom_ids_round_trip_and_fit() -> None:
     longest = page_custom_id("a" * 40, "incidents", 9999)
     assert len(longest) <= CUSTOM_ID_MAX

@@ -261,11 +261,12 @@ def test_bodies_over_the_limit_are_413_before_anything_else() -> None:
     assert answer(small(event(wide.encode())))[0] == 413
 
 
-def test_invalid_base64_is_400() -> None:
+@pytest.mark.parametrize("body", ["!!not base64!!", "eyJ0eXBlIjoxfQ", "eyJ0eXBlIjox\nfQ==", "é"])
+def test_invalid_base64_is_401_like_any_unverifiable_request(body: str) -> None:
     broken = event(BODY, base64_body=True)
-    broken["body"] = "!!not base64!!"
+    broken["body"] = body
     status, out = answer(front()(broken))
-    assert status == 400 and out["error"]["code"] == "invalid_body"
+    assert status == 401 and out["error"]["code"] == "unauthorized"
 
 
 @pytest.mark.parametrize(
@@ -345,3 +346,21 @@ def test_the_real_clock_is_used_by_default() -> None:
     live = InteractionsFront(lambda: PUBLIC)
     assert answer(live(event(BODY, stamp=stamp))) == (200, {"type": 1})
     assert answer(live(event(BODY)))[0] == 401  # STAMP is long past
+
+
+def test_the_sample_event_is_what_the_front_receives() -> None:
+    # events/discord-interaction.json (sam local invoke -e): a PING as API Gateway hands it over.
+    # As stored, its signature is a placeholder (and its timestamp old): 401. Signed now with the
+    # application's key, the same event is answered PONG.
+    from pathlib import Path
+
+    sample = json.loads(
+        (Path(__file__).resolve().parents[2] / "events" / "discord-interaction.json").read_text()
+    )
+    stamp = sample["headers"]["x-signature-timestamp"]
+    clock = float(stamp)
+    status, out = answer(InteractionsFront(lambda: PUBLIC, clock=lambda: clock)(sample))
+    assert status == 401 and out["error"]["code"] == "unauthorized"
+    sample["headers"]["x-signature-ed25519"] = sign(sample["body"].encode(), stamp)
+    status, out = answer(InteractionsFront(lambda: PUBLIC, clock=lambda: clock)(sample))
+    assert (status, out) == (200, {"type": 1})

@@ -138,3 +138,56 @@ def test_an_answer_discord_refuses_is_replaced_by_a_notice() -> None:
     assert result["status"] == "failed" and rest.edits == [
         {"content": FAILED, "embeds": [], "components": [], "allowed_mentions": {"parse": []}}
     ]
+
+
+# --- finish(): the function's entry point, whatever fails -------------------------------------------
+
+
+def test_a_worker_that_cannot_be_built_still_edits_the_original() -> None:
+    from liveops.discord.worker import finish
+    from liveops.errors import Unavailable
+
+    def cannot_build() -> DiscordWorker:
+        raise Unavailable("secret /liveops/discord/bot-token could not be read; retry later")
+
+    for kind, expected in (
+        (2, {"content": FAILED, "embeds": [], "components": [], "allowed_mentions": {"parse": []}}),
+        (3, {"content": f"⚠️ {FAILED}", "allowed_mentions": {"parse": []}}),  # keeps the message
+    ):
+        fallback = Rest()
+        result = finish(
+            {"interaction": interaction(kind, {"name": "incidents"})}, cannot_build, lambda f=fallback: f
+        )
+        assert result["status"] == "failed" and fallback.edits == [expected]
+
+
+def test_a_failure_handle_lets_through_still_edits_the_original() -> None:
+    from liveops.discord.worker import finish
+
+    class Unserializable(Rest):
+        def edit_original_interaction_response(
+            self, app: str, token: str, payload: dict[str, Any]
+        ) -> dict[str, Any]:
+            raise TypeError("Object of type datetime is not JSON serializable")
+
+    fallback = Rest()
+    built = worker(Unserializable())
+    result = finish(
+        {"interaction": interaction(2, {"name": "telemetry_report"})}, lambda: built, lambda: fallback
+    )
+    assert result["status"] == "failed" and fallback.edits[-1]["content"] == FAILED
+
+
+def test_finish_never_raises() -> None:
+    from liveops.discord.worker import finish
+
+    def broken() -> Any:
+        raise RuntimeError("no settings")
+
+    result = finish({"interaction": interaction(2, {"name": "incidents"})}, broken, lambda: Rest(fail=True))
+    assert result["status"] == "not_delivered" and "Unknown Webhook" in result["error"]
+    assert finish({}, broken, broken) == {"status": "invalid"}
+    assert (
+        finish({"interaction": interaction(2, {"name": "incidents"})}, broken, broken)["status"]
+        == "not_delivered"
+    )

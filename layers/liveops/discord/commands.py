@@ -21,6 +21,12 @@ EPHEMERAL = 1 << 6
 STRING = 3
 INTEGER = 4
 
+# interaction context types (where a command may be used): GUILD 0, BOT_DM 1, PRIVATE_CHANNEL 2.
+# Every liveops command needs a server linked to an app (discord.guild_id), so: servers only
+# (Discord's default without `contexts` also offers them in the bot's DMs).
+GUILD_CONTEXT = 0
+CONTEXTS: list[int] = [GUILD_CONTEXT]
+
 REPORT_SECTIONS = ("overview", "kpis", "measures", "spans", "incidents")
 PAGE_PREFIX = "rpt"
 ALERT_PREFIXES = ("ack", "resolve")
@@ -34,11 +40,13 @@ APP_OPTION: dict[str, Any] = {
     "max_length": 40,
 }
 
-# one definition list, registered as is (bulk overwrite): names, descriptions and typed options
+# one definition list, registered as is (bulk overwrite): names, descriptions, typed options and
+# the contexts each may be used in (servers only)
 COMMANDS: list[dict[str, Any]] = [
     {
         "name": "telemetry_report",
         "type": 1,
+        "contexts": CONTEXTS,
         "description": "Telemetry of the last 7 days: totals, KPIs, measures, spans, incidents",
         "options": [
             APP_OPTION,
@@ -54,18 +62,21 @@ COMMANDS: list[dict[str, Any]] = [
     {
         "name": "weekly_report",
         "type": 1,
+        "contexts": CONTEXTS,
         "description": "The weekly report of the server's app, now (last 7 days)",
         "options": [APP_OPTION],
     },
     {
         "name": "incidents",
         "type": 1,
+        "contexts": CONTEXTS,
         "description": "Open incidents of the server's app, with Acknowledge / Resolve buttons",
         "options": [APP_OPTION],
     },
     {
         "name": "experiment",
         "type": 1,
+        "contexts": CONTEXTS,
         "description": "An experiment's readout (last 30 days): variants, lift, confidence, SRM",
         "options": [
             {

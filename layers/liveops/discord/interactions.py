@@ -2,9 +2,11 @@
 
 Hand-written routing for one route and one method (no Powertools resolver: its validation stack
 costs more to import than this whole function may take). Order of checks: method (405), body
-size (413), signature and timestamp over the exact bytes received (401), JSON (400), then the
-interaction type: PING -> PONG; commands and components -> their handler, or an ephemeral
-"not available yet" message. Pure apart from the public-key lookup, which is injected.
+size (413, before anything is decoded or parsed: a body over 1 MiB is refused unread, whoever
+sent it), signature and timestamp over the exact bytes received (401; a base64 body that does not
+decode cannot be verified either, so it is a 401 too), JSON (400), then the interaction type:
+PING -> PONG; commands and components -> their handler, or an ephemeral "not available yet"
+message. Pure apart from the public-key lookup, which is injected.
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ class InteractionsFront:
         return self.dispatch(interaction)
 
     def _body(self, event: Mapping[str, Any]) -> bytes | Response:
-        """The exact bytes the client sent, or the error response (413, 400)."""
+        """The exact bytes the client sent, or the error response (413 too large; 401 when a base64
+        body does not decode: like any request whose signature cannot be checked)."""
         body = event.get("body") or ""
         encoded = bool(event.get("isBase64Encoded"))
         limit = self.max_body_bytes
@@ -152,7 +155,7 @@ class InteractionsFront:
         try:
             raw = base64.b64decode(body, validate=True) if encoded else body.encode("utf-8")
         except (binascii.Error, ValueError):
-            return _error(400, "invalid_body", "the request body is not valid base64")
+            return _error(401, "unauthorized", "the request body could not be verified (invalid base64)")
         if len(raw) > limit:
             return _error(413, "payload_too_large", f"the request body is {len(raw)} bytes; at most {limit}")
         return raw

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from liveops.domain import metrics as domain
-from liveops.domain.weekly_report import TOTAL, WeekData
+from liveops.domain.weekly_report import TOTAL, WeekData, alert_events
 from liveops.models.app_config import AppConfig
 
 REPORT_DAYS = 7
@@ -91,7 +91,8 @@ class ReportData:
             spans = domain.span_rollup(self.metrics.lake.read("span_daily", app_id, first, last))
             figures["spans"] = _combined(_in_window(spans, window), "span", self.kanon_min)
         if "incidents" in sections:
-            open_incidents = [i for i in self.incidents.list(app_id, limit=50) if i.is_open]
+            # every open incident, queried by status: however many resolved ones are newer
+            open_incidents = self.incidents.open_incidents(app_id)
             figures["incidents"] = {
                 "open": open_incidents[:OPEN_INCIDENTS_SHOWN],
                 "open_count": len(open_incidents),
@@ -109,23 +110,29 @@ class ReportData:
         ts = hourly["ts"]
         start_ts = pa.scalar(window.start, type=pa.timestamp("us", tz="UTC"))
         end_ts = pa.scalar(window.end, type=pa.timestamp("us", tz="UTC"))
+        alerts = alert_events(config)
         hourly = hourly.filter(
             pc.and_(
                 pc.and_(pc.greater_equal(ts, start_ts), pc.less(ts, end_ts)),
                 pc.and_(
-                    pc.and_(pc.equal(hourly["kind"], "events"), pc.equal(hourly["name"], TOTAL)),
+                    pc.and_(
+                        pc.equal(hourly["kind"], "events"),
+                        pc.is_in(hourly["name"], value_set=pa.array([TOTAL, *alerts], pa.string())),
+                    ),
                     pc.equal(hourly["dim_name"], TOTAL),
                 ),
             )
-        )
+        ).select(["ts", "name", "n"])
         spans = _in_window(self.metrics.lake.read("span_daily", app_id, first, last), window)
+        hourly_rows = hourly.to_pylist()
         return WeekData(
             start=window.start,
             end=window.end,
             daily=daily.select(["kind", "name", "dim_name", "dim_value", "n", "num", "users"]).to_pylist(),
-            hourly_totals=[(r["ts"], r["n"]) for r in hourly.select(["ts", "n"]).to_pylist()],
+            hourly_totals=[(r["ts"], r["n"]) for r in hourly_rows if r["name"] == TOTAL],
             spans=spans.select(["span", "dim_name", "n", "avg", "users"]).to_pylist(),
             incident_stats=self.incidents.stats(app_id, window.start, window.end),
+            hourly_alerts=[(r["ts"], r["n"]) for r in hourly_rows if r["name"] in alerts],
         )
 
     def experiment(self, config: AppConfig, experiment_id: str, now: datetime) -> dict[str, Any] | None:

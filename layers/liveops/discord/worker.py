@@ -44,6 +44,51 @@ MESSAGE_COMPONENT = 3
 FAILED = "Something went wrong while preparing this answer; please try again in a minute."
 
 
+def refusal(interaction: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """The original response's new content when the interaction was refused or failed."""
+    if interaction.get("type") == MESSAGE_COMPONENT:
+        # the original response is the message the button is on: keep it, add the notice
+        return {"content": f"⚠️ {text}"[:2000], "allowed_mentions": {"parse": []}}
+    return messages.notice(text)
+
+
+def finish(
+    event: Mapping[str, Any],
+    worker: Callable[[], DiscordWorker],
+    webhook_rest: Callable[[], Any],
+) -> dict[str, Any]:
+    """The discord-worker function: `worker()` (built on the first invoke: settings, the bot token
+    from SSM, the apps store) finishes `event["interaction"]`. Whatever fails on the way, the
+    construction included, the original response is still edited with an error notice through
+    `webhook_rest()`, a client without the bot token (the interaction token in the path is the
+    only credential that route needs), so nobody is left with "thinking…". Never raises: a Lambda
+    retry would only repeat the notice."""
+    interaction = event.get("interaction") if isinstance(event, Mapping) else None
+    if not isinstance(interaction, dict):
+        logger.error("discord-worker invoked without an interaction")
+        return {"status": "invalid"}
+    context = {"interaction_id": interaction.get("id"), "interaction_type": interaction.get("type")}
+    try:
+        built = worker()
+    except Exception:
+        logger.exception("discord-worker could not start", extra=context)
+    else:
+        try:
+            return built.handle(interaction)
+        except Exception:  # handle() reports its own failures; this is anything it let through
+            logger.exception("Discord interaction failed in the worker", extra=context)
+    try:
+        webhook_rest().edit_original_interaction_response(
+            str(interaction.get("application_id")),
+            str(interaction.get("token")),
+            refusal(interaction, FAILED),
+        )
+    except Exception as exc:  # e.g. the interaction token expired (15 minutes)
+        logger.warning("could not edit the interaction response", extra={**context, "error": str(exc)})
+        return {**context, "status": "not_delivered", "error": str(exc)}
+    return {**context, "status": "failed"}
+
+
 class Refusal(Exception):
     """Something the user asked that cannot be done; the message says why (shown to them)."""
 
@@ -152,10 +197,7 @@ class DiscordWorker:
             )
 
     def _refused(self, interaction: dict[str, Any], text: str) -> dict[str, Any]:
-        if interaction.get("type") == MESSAGE_COMPONENT:
-            # the original response is the message the button is on: keep it, add the notice
-            return {"content": f"⚠️ {text}"[:2000], "allowed_mentions": {"parse": []}}
-        return messages.notice(text)
+        return refusal(interaction, text)
 
     # --- which app -----------------------------------------------------------------------------
 
@@ -222,8 +264,8 @@ class DiscordWorker:
         return messages.report_page(config.app_id, section, pages, page)
 
     def _incidents_list(self, config: Any) -> dict[str, Any]:
-        found = [i for i in self.incidents().list(config.app_id, limit=50) if i.is_open]
-        return messages.incidents_message(config.name, found)
+        # queried by status: an old open incident is listed however many resolved ones are newer
+        return messages.incidents_message(config.name, self.incidents().open_incidents(config.app_id))
 
     # --- buttons -------------------------------------------------------------------------------
 

@@ -6,8 +6,11 @@ at its configured day and hour (UTC).
   recorded as the job's watermark (hours since the epoch): a retry never posts twice. A lease keeps
   two concurrent runs from posting the same report.
 - The report covers the seven days before the configured moment (domain.weekly_report).
-- A missing or inaccessible channel (Discord 404 / 403) logs a warning and skips the app; other
-  Discord failures mark the app failed and the next hourly run tries again.
+- A missing, inaccessible or wrong channel logs a warning and skips the app (a configuration
+  problem the operator fixes in the app config; the week is not recorded, so the next hourly run of
+  the catch-up day posts once it is fixed): HTTP 404 / 403, or any refusal carrying one of Discord's
+  JSON error codes for it (`WRONG_CHANNEL_CODES`: a post to a voice, category or forum channel is a
+  400 with 50008 / 40058). Other Discord failures mark the app failed and the next run tries again.
 - Options: `dry_run` (render the report and say whether this run would post it; post nothing),
   `force` (post now for the last seven days, whatever the schedule, without recording the week).
 """
@@ -31,6 +34,26 @@ JOB = "weekly-report"
 CATCH_UP_HOURS = 24
 LEASE_SECONDS = 300
 MISSING_CHANNEL_STATUSES = (403, 404)
+# Discord JSON error codes that mean "this channel cannot take the report", whatever the HTTP status
+WRONG_CHANNEL_CODES = {
+    10003: "unknown channel",
+    50001: "missing access",
+    50008: "not a text channel",  # "Cannot send messages in a non-text channel" (e.g. voice, category)
+    50013: "missing permissions",
+    40058: "a forum channel",  # "Cannot send a message in a forum channel"
+}
+
+
+def wrong_channel(exc: Any) -> str | None:
+    """Why a Discord refusal (DiscordError) means the channel is missing or wrong; None otherwise."""
+    code = getattr(exc, "code", None)
+    if code in WRONG_CHANNEL_CODES:
+        return WRONG_CHANNEL_CODES[code]
+    if getattr(exc, "retryable", False):  # 429 / 5xx / no answer: a failure, retried next run
+        return None
+    if getattr(exc, "status", None) in MISSING_CHANNEL_STATUSES:
+        return "missing or not accessible"
+    return None
 
 
 def last_scheduled(config: AppConfig, now: datetime) -> datetime | None:
@@ -141,17 +164,26 @@ class WeeklyReportJob:
         try:
             message = self.rest().create_message(channel, payload)
         except DiscordError as exc:
-            if exc.status in MISSING_CHANNEL_STATUSES:
-                logger.warning(
-                    "weekly report channel missing or not accessible; skipped",
-                    extra={"app_id": app_id, "channel_id": channel, "error": str(exc)},
-                )
-                return {
-                    "status": "skipped",
-                    "reason": f"channel {channel} missing or not accessible",
-                    **result,
-                }
-            raise
+            why = wrong_channel(exc)
+            if why is None:
+                raise
+            logger.warning(
+                "weekly report channel missing or wrong; skipped",
+                extra={
+                    "app_id": app_id,
+                    "channel_id": channel,
+                    "why": why,
+                    "status": exc.status,
+                    "code": exc.code,
+                    "error": str(exc),
+                },
+            )
+            return {
+                "status": "skipped",
+                "reason": f"channel {channel} cannot take the report ({why}): "
+                "check discord.report_channel_id and the bot's permissions",
+                **result,
+            }
         if week is not None:
             self.state.set_watermark(JOB, app_id, week)
         return {"status": "ok", "message_id": message.get("id"), **result}

@@ -28,9 +28,10 @@ from aws_lambda_powertools import Logger
 
 from liveops.discord.alert_message import render_alert_message, render_webhook_message
 from liveops.domain import incident_lifecycle as lifecycle
+from liveops.domain.retention import expires_at as retention_expiry
 from liveops.errors import BadRequest, Conflict, NotFound
 from liveops.models.app_config import AppConfig, ThresholdSpec
-from liveops.models.incidents import Incident, NotifyTarget
+from liveops.models.incidents import OPEN_STATUSES, Incident, NotifyTarget
 from liveops.services.configs import ConfigSource
 from liveops.storage.incidents_store import IncidentsStore, StaleWrite, Stored
 
@@ -84,6 +85,17 @@ class IncidentService:
         found = self._store.scan_incidents(app_id, status=status)
         return [stored.incident for stored in islice(found, max(0, limit))]
 
+    def open_incidents(self, app_id: str) -> builtins.list[Incident]:
+        """Every open incident of the app (new or acknowledged), newest first, queried by status so
+        that none is missed however many resolved incidents are newer (open ones stay few: at most
+        one per threshold and scope or job)."""
+        found = [
+            stored.incident
+            for status in OPEN_STATUSES
+            for stored in self._store.scan_incidents(app_id, status=status)
+        ]
+        return sorted(found, key=lambda incident: incident.incident_id, reverse=True)
+
     def get(self, app_id: str, incident_id: str) -> Incident:
         """One incident; liveops.errors.NotFound when unknown."""
         return self._stored(app_id, incident_id).incident
@@ -126,12 +138,13 @@ class IncidentService:
         return found[0] if found is not None else None
 
     def _expires_at(self, app_id: str, incident: Incident) -> int | None:
-        """The TTL of a resolved incident: its resolution plus the app's incident retention."""
+        """The TTL of a resolved incident: when the retention job's whole-day rule deletes it (the
+        start of its resolution's UTC day + the app's `incidents_days` + 1 day); a backstop only."""
         if incident.resolved_at is None:
             return None
         config = self._config(app_id)
         days = config.retention.incidents_days if config is not None else 365
-        return int((incident.resolved_at + timedelta(days=days)).timestamp())
+        return int(retention_expiry(incident.resolved_at.astimezone(UTC).date(), days).timestamp())
 
     def _mutate(
         self, app_id: str, incident_id: str, change: Callable[[Incident], Incident | None]
@@ -501,6 +514,10 @@ class IncidentService:
         return {"delivered": delivered, "still_pending": still}
 
     # ------------------------------------------------------------------ retention
+    def usage(self, app_id: str) -> tuple[int, int]:
+        """(incidents, approximate bytes) the app stores, open and resolved."""
+        return self._store.usage(app_id)
+
     def prune(self, app_id: str, before: datetime, dry_run: bool) -> tuple[int, int]:
         """Resolved incidents resolved before `before`: (items, approximate bytes); deleted unless
         dry_run. Open incidents are never pruned."""

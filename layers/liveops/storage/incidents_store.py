@@ -42,6 +42,11 @@ def sortable(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _item_size(item: dict[str, Any]) -> int:
+    """Approximate size of a stored item: attribute names plus their values' JSON text."""
+    return sum(len(name) + len(json.dumps(value)) for name, value in item.items())
+
+
 def _pk(app_id: str) -> dict[str, str]:
     return {"S": f"APP#{app_id}"}
 
@@ -154,8 +159,18 @@ class IncidentsStore:
             },
         }
         for item in self._query(**kwargs):
-            size = sum(len(name) + len(json.dumps(value)) for name, value in item.items())
-            yield {"pk": item["pk"], "sk": item["sk"]}, size
+            yield {"pk": item["pk"], "sk": item["sk"]}, _item_size(item)
+
+    def usage(self, app_id: str) -> tuple[int, int]:
+        """(incidents, approximate bytes) stored for an app, sized like `resolved_before`."""
+        items = size = 0
+        for item in self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": _pk(app_id), ":prefix": {"S": "INC#"}},
+        ):
+            items += 1
+            size += _item_size(item)
+        return items, size
 
     # ---------------------------------------------------------------- writes
     def create(self, incident: Incident, dedupe_key: str) -> None:

@@ -43,6 +43,8 @@ def test_retention_from_the_cli_and_its_report_over_http(running_stack: RunningS
     assert status == 200, body
     assert body["last_cleanup"]["dry_run"] is False
     assert body["last_cleanup"]["categories"]["exports"]["deleted"]["objects"] == 1
+    assert body["last_dry_run"] == report  # the dry run is kept beside the real cleanup
+    assert {"incidents", "assignments", "archive", "exports"} <= {c["category"] for c in body["categories"]}
     shown = running_stack.cli("storage", "--app", APP)
     assert shown.returncode == 0 and json.loads(shown.stdout)["last_cleanup"] == body["last_cleanup"]
 

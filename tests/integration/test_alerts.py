@@ -487,7 +487,7 @@ def test_incident_routes_refuse_bad_input(env: Env) -> None:
 
 def test_threshold_crud_and_precedence(env: Env) -> None:
     base = f"/v1/admin/apps/{APP}/thresholds"
-    status, listed = env.call("GET", base, "viewer")
+    status, listed = env.call("GET", base, "editor")
     assert status == 200
     assert [(t["id"], t["source"]) for t in listed["thresholds"]] == [
         ("max-digest-ms", "config"),
@@ -510,13 +510,13 @@ def test_threshold_crud_and_precedence(env: Env) -> None:
         {"metric": "digest_ms.count", "op": "<", "value": 1, "enabled": False},
     )
     assert status == 200 and override["overrides_config"] is True
-    status, listed = env.call("GET", base, "viewer")
+    status, listed = env.call("GET", base, "editor")
     assert [(t["id"], t["source"], t["enabled"]) for t in listed["thresholds"]] == [
         ("max-digest-ms", "config", True),
         ("min-digests", "api", False),
         ("max-queue-depth", "api", True),
     ]
-    status, one = env.call("GET", f"{base}/max-queue-depth", "viewer")
+    status, one = env.call("GET", f"{base}/max-queue-depth", "editor")
     assert status == 200 and one["where"] == {"platform": "web"}
     # the job evaluates the effective set: min-digests is switched off, max-queue-depth added
     write_hourly(rollup_row(CURRENT, "queue_depth", 2, 30.0, ("platform", "web")))

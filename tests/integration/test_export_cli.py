@@ -98,7 +98,7 @@ def test_unreachable_bucket_fails_only_the_s3_writer(
 
 
 BAD_ARGUMENTS = [
-    (["--app", "nope-app"], "no app 'nope-app'"),
+    (["--app", "Not An App"], "is not an app id"),
     (["--from", "2026-02-30"], "not an ISO 8601"),
     (["--from", "2020-01-01"], "more than 120 days"),
     (["--format", "parquet"], "unknown format parquet"),
@@ -122,6 +122,42 @@ def test_bad_arguments_exit_2_and_write_nothing(
         assert list(tmp_path.iterdir()) == [], argv
 
 
+def test_an_aws_error_while_collecting_still_prints_the_summary_and_writes_the_ci_metadata(
+    stack: AwsStack, app: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = aws.client("s3")
+    lake = stack.env["LAKE_BUCKET"]
+    for key in lake_keys(stack, ""):
+        s3.delete_object(Bucket=lake, Key=key)
+    s3.delete_bucket(Bucket=lake)  # every read of the figures now fails with NoSuchBucket
+    out, meta, outputs = tmp_path / "out", tmp_path / "ci" / "m.json", tmp_path / "gh"
+    status = cli(*export_args(out, "--ci-metadata", str(meta), "--github-output", str(outputs)))
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert status == 1 and summary["status"] == "failed" and summary["artifacts"] == []
+    (failure,) = summary["failures"]
+    assert failure["writer"] == "collect" and "NoSuchBucket" in failure["message"]
+    assert "NoSuchBucket" in captured.err
+    metadata = json.loads(meta.read_text())
+    assert metadata["status"] == "failed" and metadata["failures"] == summary["failures"]
+    assert "failure_count=1" in outputs.read_text()
+    assert not out.exists()
+
+
+def test_an_unknown_app_exits_2_with_the_summary_and_no_artifact(
+    stack: AwsStack, app: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = export_args(tmp_path / "out", "--ci-metadata", str(tmp_path / "m.json"))
+    args[args.index("--app") + 1] = "nope-app"
+    assert cli(*args) == 2
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["failures"] == [{"writer": "collect", "artifact": None, "message": "no app 'nope-app'"}]
+    assert "no app 'nope-app'" in captured.err
+    assert json.loads((tmp_path / "m.json").read_text())["status"] == "failed"
+    assert not (tmp_path / "out").exists()
+
+
 def test_jobs_run_retention_and_storage_commands(
     stack: AwsStack, app: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -139,5 +175,18 @@ def test_jobs_run_retention_and_storage_commands(
     storage = json.loads(capsys.readouterr().out)
     assert storage["last_cleanup"]["dry_run"] is False
     assert storage["last_cleanup"]["categories"]["exports"]["deleted"]["objects"] == 1
-    assert {c["category"] for c in storage["categories"]} >= {"raw_events", "exports", "rollup_daily"}
+    # the dry run before it is shown apart, not lost and not in the way
+    assert storage["last_dry_run"] == report["apps"][APP]
+    # every retention category, wherever it is stored
+    assert {c["category"] for c in storage["categories"]} >= {
+        "raw_events",
+        "rollup_hourly",
+        "rollup_daily",
+        "span_daily",
+        "exports",
+        "assignments_export",
+        "incidents",
+        "assignments",
+        "archive",
+    }
     assert cli("storage", "--app", "nope-app") == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,11 +13,14 @@ import pytest
 from liveops import aws, wiring
 from liveops.jobs import JobError
 from liveops.jobs.publish import PublishJob
+from liveops.local.fake_discord import FakeDiscord
 from liveops.local.gateway import dashboard_handler
 from liveops.models.app_config import load_app_config
 from liveops.services.apps import apply_config, create_key
+from liveops.settings import get_settings
 from liveops.storage.site_bucket import SiteBucket
 from tests.integration.conftest import AwsStack
+from tests.integration.test_discord_worker import ALERTS, DISCORD
 from tests.integration.test_rollup_jobs import CONFIG, drain_to_lake, runs, send
 
 APP = "jobs-game"
@@ -131,16 +134,20 @@ def test_the_archive_keeps_the_newest_n_snapshots(stack: AwsStack, published_app
 
 class FailingSite(SiteBucket):
     """Fails the upload of the first key ending in `fail_on`, as a throttled or lost S3 call
-    would; records the upload order."""
+    would; with `fail_restore`, also fails any second write of a key ending in it (putting back
+    what a failed switch replaced); records the upload order."""
 
-    def __init__(self, base: SiteBucket, fail_on: str | None) -> None:
+    def __init__(self, base: SiteBucket, fail_on: str | None, fail_restore: str | None = None) -> None:
         super().__init__(base._s3, base.bucket, base._archive_page)
         self.fail_on = fail_on
+        self.fail_restore = fail_restore
         self.keys: list[str] = []
 
     def put(self, key: str, body: bytes, content_type: str, cache_control: str) -> None:
         if self.fail_on is not None and key.endswith(self.fail_on):
             raise ConnectionError("injected upload failure")
+        if self.fail_restore is not None and key.endswith(self.fail_restore) and key in self.keys:
+            raise ConnectionError("injected restore failure")
         self.keys.append(key)
         super().put(key, body, content_type, cache_control)
 
@@ -157,8 +164,24 @@ def test_the_switch_objects_are_written_after_everything_they_name(
     assert all(name.startswith(f"archive/{snapshot}/") for name in names[:-4])
 
 
-# a file of the new snapshot; the archive index (the last write before the switch)
-@pytest.mark.parametrize("fail_on", ["/data.json", "archive/index.json"])
+SWITCH_OBJECTS = ("archive/index.json", "archive/index.html", "index.html", "current.json")
+# every step of a publish: files of the new snapshot (its page: `Z/index.html`, the snapshot id
+# ends in Z), then each switch object (the app's own page: `<app>/index.html`)
+FAIL_ON = [
+    "Z/index.html",
+    "/data.json",
+    "/csv/kpis.csv",
+    *SWITCH_OBJECTS[:2],
+    f"{APP}/index.html",
+    "current.json",
+]
+
+
+def _switch_state(objects: dict[str, bytes]) -> dict[str, bytes | None]:
+    return {name: objects.get(f"apps/{APP}/{name}") for name in SWITCH_OBJECTS}
+
+
+@pytest.mark.parametrize("fail_on", FAIL_ON)
 def test_a_failed_publish_leaves_the_previous_dashboard_whole_and_opens_an_incident(
     stack: AwsStack, published_app: str, fail_on: str
 ) -> None:
@@ -166,17 +189,65 @@ def test_a_failed_publish_leaves_the_previous_dashboard_whole_and_opens_an_incid
     assert publish_job(clock).run(APP, {})["apps"][APP]["status"] == "ok"
     before = site_objects(stack)
 
-    report = publish_job(clock, FailingSite(wiring.site_bucket(), fail_on)).run(APP, {})
+    site = FailingSite(wiring.site_bucket(), fail_on)
+    report = publish_job(clock, site).run(APP, {})
 
     result = report["apps"][APP]
     assert result["status"] == "failed" and "injected upload failure" in result["error"]
-    assert site_objects(stack) == before  # nothing half-updated, the partial snapshot removed
-    pointer = json.loads(before[f"apps/{APP}/current.json"])
-    assert all(f"apps/{APP}/{f}" in before for f in pointer["files"])
+    assert result["live"] == "previous" and "new_objects" not in result
+    after = site_objects(stack)
+    # every object that names a snapshot is back as it was: the previous dashboard, whole
+    assert _switch_state(after) == _switch_state(before)
+    pointer = json.loads(after[f"apps/{APP}/current.json"])
+    assert all(f"apps/{APP}/{f}" in after for f in pointer["files"])
+    wrote_a_switch_object = any(key.endswith(SWITCH_OBJECTS[0]) for key in site.keys)
+    new_keys = set(after) - set(before)
+    if wrote_a_switch_object:
+        # a pointer named the new snapshot for a moment: it stays, complete, for whoever followed it
+        assert {key.split("/")[2] for key in new_keys} == {"archive"}
+        (snapshot,) = {key.split("/")[3] for key in new_keys}
+        assert f"apps/{APP}/archive/{snapshot}/data.json" in new_keys
+        assert f"apps/{APP}/archive/{snapshot}/index.html" in new_keys
+    else:
+        assert after == before  # nothing changed; the partial snapshot removed
+    assert set(before) <= set(after) and all(after[k] == before[k] for k in before)
     incidents = wiring.incident_service().list(APP, status="new")
     assert [(i.source, i.severity, i.incident_id) for i in incidents] == [
         ("publish", "critical", result["incident_id"])
     ]
+    assert "the previous dashboard is still served unchanged" in incidents[0].summary
+
+
+def test_a_switch_whose_restore_fails_reports_exactly_what_readers_see(
+    stack: AwsStack, published_app: str
+) -> None:
+    clock = ticking(NOW)
+    first = publish_job(clock).run(APP, {})["apps"][APP]["snapshot"]
+    # current.json fails, then putting the previous page back fails too
+    site = FailingSite(wiring.site_bucket(), "current.json", fail_restore=f"{APP}/index.html")
+    result = publish_job(clock, site).run(APP, {})["apps"][APP]
+
+    assert result["status"] == "failed" and result["live"] == "partial"
+    assert result["new_objects"] == ["archive/index.json", "archive/index.html", "index.html"]
+    assert "injected restore failure" in result["restore_error"]
+    objects = site_objects(stack)
+    index = json.loads(objects[f"apps/{APP}/archive/index.json"])
+    second = index["snapshots"][0]["id"]
+    assert second != first and [s["id"] for s in index["snapshots"]] == [second, first]
+    # the page shows the new snapshot, complete; current.json still the previous one, complete
+    assert f'href="archive/{second}/data.json"'.encode() in objects[f"apps/{APP}/index.html"]
+    pointer = json.loads(objects[f"apps/{APP}/current.json"])
+    assert pointer["snapshot"] == first and all(f"apps/{APP}/{f}" in objects for f in pointer["files"])
+    assert f"apps/{APP}/archive/{second}/data.json" in objects
+    (incident,) = wiring.incident_service().list(APP, status="new")
+    assert incident.incident_id == result["incident_id"]
+    assert "only partly switched" in incident.summary and "index.html" in incident.summary
+
+    # the next publish repairs it: every switch object names its snapshot
+    third = publish_job(clock).run(APP, {})["apps"][APP]
+    objects = site_objects(stack)
+    assert json.loads(objects[f"apps/{APP}/current.json"])["snapshot"] == third["snapshot"]
+    assert f"archive/{third['snapshot']}/data.json".encode() in objects[f"apps/{APP}/index.html"]
 
 
 def cli(*argv: str) -> int:
@@ -203,6 +274,46 @@ def _raise(*args: Any, **kwargs: Any) -> int:
     raise ConnectionError("injected upload failure")
 
 
+@pytest.fixture
+def fake_discord(stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDiscord]:
+    """The fake Discord as the deployment's Discord API, with a bot token in SSM."""
+    fake = FakeDiscord().start()
+    aws.client("ssm").put_parameter(
+        Name=stack.ctx.parameters["DiscordBotTokenParameterName"], Value="test-bot-token", Type="SecureString"
+    )
+    monkeypatch.setenv("DISCORD_API_BASE_URL", fake.url)
+    get_settings.cache_clear()
+    wiring.reset()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def test_a_failed_publish_notifies_the_alert_channel_and_fails_the_invocation(
+    stack: AwsStack, published_app: str, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = wiring.apps_store()
+    config, _ = store.get_config(APP)
+    apply_config(store, load_app_config({**config.model_dump(mode="json"), "discord": DISCORD}))
+    monkeypatch.setattr(SiteBucket, "upload_snapshot", _raise)
+
+    # the handler fails the invocation: the function's Errors count it (PublishErrorsAlarm)
+    with pytest.raises(RuntimeError, match="publish failed"):
+        stack.function("PublishFunction").invoke({"job": "publish", "app_id": APP})
+
+    (incident,) = wiring.incident_service().list(APP, status="new")
+    assert incident.source == "publish" and incident.severity == "critical"
+    posts = [
+        call
+        for call in fake_discord.calls
+        if call.method == "POST" and call.path == f"/api/v10/channels/{ALERTS}/messages"
+    ]
+    assert len(posts) == 1 and "could not be published" in json.dumps(posts[0].json)
+    assert incident.discord_message_id is not None and not incident.notification_pending
+    assert site_objects(stack) == {}
+
+
 def test_dry_run_renders_and_lists_but_uploads_nothing(
     stack: AwsStack, published_app: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -213,6 +324,20 @@ def test_dry_run_renders_and_lists_but_uploads_nothing(
     assert "index.html" in result["files"] and any(f.endswith("/data.json") for f in result["files"])
     assert site_objects(stack) == {}
     assert wiring.incident_service().list(APP) == []
+
+
+class BrokenFigures:
+    def collect(self, app_id: str, start: datetime, end: datetime) -> Any:
+        raise ConnectionError("injected lake failure")
+
+
+def test_a_failed_dry_run_reports_but_opens_no_incident(stack: AwsStack, published_app: str) -> None:
+    job = PublishJob(wiring.apps_store(), BrokenFigures(), wiring.site_bucket(), wiring.incident_service)
+    result = job.run(APP, {"dry_run": True})["apps"][APP]
+    assert result["status"] == "failed" and "injected lake failure" in result["error"]
+    assert "incident_id" not in result and wiring.incident_service().list(APP) == []
+    result = job.run(APP, {})["apps"][APP]  # a real run that fails the same way pages
+    assert result["status"] == "failed" and result["incident_id"]
 
 
 def test_unknown_app_is_a_clear_error(stack: AwsStack) -> None:

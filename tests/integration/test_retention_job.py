@@ -14,6 +14,7 @@ import pytest
 from liveops import aws, wiring
 from liveops.domain.retention import LAKE_CATEGORIES, PartitionId
 from liveops.models.app_config import load_app_config
+from liveops.models.metrics import StorageOut
 from liveops.rollups.schema import ASSIGNMENTS
 from liveops.services.apps import apply_config
 from liveops.services.tokens import create_token
@@ -49,6 +50,9 @@ class FakeIncidents:
             raise RuntimeError("incidents table unreachable")
         return 3, 300
 
+    def usage(self, app_id: str) -> tuple[int, int]:
+        return 5, 500
+
 
 class FakeArchive:
     def __init__(self) -> None:
@@ -57,6 +61,9 @@ class FakeArchive:
     def prune_archive(self, app_id: str, keep: int, dry_run: bool) -> tuple[int, int]:
         self.calls.append((app_id, keep, dry_run))
         return 4, 4000
+
+    def archive_usage(self, app_id: str) -> dict[str, int]:
+        return {"snapshots": 2, "objects": 6, "bytes": 6000}
 
 
 def apply(app_id: str = APP, **retention: Any) -> None:
@@ -185,7 +192,9 @@ def test_dry_run_lists_and_changes_nothing(
         assert entry["deleted"]["objects"] == len(doomed)  # what would go
         assert entry["stored"]["objects"] == len(kept) + len(doomed)  # what is there now
     assert incidents.calls[0][2] is True and archive.calls == [(APP, 2, True)]
-    assert wiring.job_state().last_run("retention", APP) == app
+    # logged as a dry run: the last real cleanup (none yet) is not replaced
+    assert wiring.job_state().last_run("retention-dry-run", APP) == app
+    assert wiring.job_state().last_run("retention", APP) is None
 
 
 def test_disabled_app_is_skipped_and_untouched(
@@ -229,8 +238,10 @@ def test_incidents_and_archive_get_the_boundary_and_keep(stack: AwsStack) -> Non
     assert archive.calls == [(APP, 2, False)]
     categories = report["apps"][APP]["categories"]
     assert categories["incidents"]["deleted"] == {"objects": 3, "bytes": 300}
+    assert categories["incidents"]["stored"] == {"objects": 5, "bytes": 500}
     assert categories["incidents"]["unit"] == "items"
     assert categories["archive"]["deleted"] == {"objects": 4, "bytes": 4000}
+    assert categories["archive"]["stored"] == {"snapshots": 2, "objects": 6, "bytes": 6000}
 
 
 def test_a_failing_category_does_not_stop_the_others(stack: AwsStack) -> None:
@@ -358,3 +369,194 @@ def test_lambda_handler_runs_the_scheduled_event(stack: AwsStack) -> None:
     assert result["apps"][APP]["dry_run"] is True
     assert doomed in s3_keys(stack, "exports/")
     assert result["apps"][APP]["categories"]["exports"]["deleted"]["partitions"] == ["dt=2020-01-01"]
+
+
+# ---------------------------------------------------------------------------- incidents, for real
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+class Incidents:
+    """Incidents written through the real IncidentService at chosen moments."""
+
+    def __init__(self) -> None:
+        from liveops.services.incidents import IncidentService
+
+        self.clock = Clock(datetime(2019, 1, 1, tzinfo=UTC))
+        self.service = IncidentService(
+            wiring.incidents_store(), wiring.apps_store(), wiring.discord_rest, self.clock
+        )
+
+    def opened(self, source: str, at: datetime) -> str:
+        self.clock.at = at
+        return self.service.open_job_incident(APP, source, f"{source} failed").incident_id
+
+    def acknowledged(self, source: str, at: datetime) -> str:
+        incident_id = self.opened(source, at)
+        self.clock.at = at + timedelta(hours=1)
+        self.service.acknowledge(APP, incident_id, by="test")
+        return incident_id
+
+    def resolved(self, source: str, at: datetime) -> str:
+        incident_id = self.opened(source, at - timedelta(hours=5))
+        self.clock.at = at
+        self.service.resolve(APP, incident_id, by="test")
+        return incident_id
+
+
+def incident_ttls(stack: AwsStack) -> dict[str, int | None]:
+    items = aws.client("dynamodb").scan(TableName=stack.env["INCIDENTS_TABLE"])["Items"]
+    return {
+        i["sk"]["S"].removeprefix("INC#"): int(i["expires_at"]["N"]) if "expires_at" in i else None
+        for i in items
+        if i["sk"]["S"].startswith("INC#")
+    }
+
+
+def stored_incident_ids() -> set[str]:
+    return {i.incident_id for i in wiring.incident_service().list(APP, limit=1000)}
+
+
+def test_incident_boundaries_and_ttl_against_the_incidents_table(stack: AwsStack) -> None:
+    apply()  # incidents_days: 30; at NOW (2026-11-30 03:00) the first day kept is 2026-10-31
+    made = Incidents()
+    at_edge = made.resolved("edge", datetime(2026, 10, 31, 0, 0, tzinfo=UTC))  # the cutoff day's start
+    late_edge = made.resolved("edge-late", datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC))
+    day_before = made.resolved("day-before", datetime(2026, 10, 30, 23, 59, 59, tzinfo=UTC))
+    old = made.resolved("old", datetime(2020, 1, 2, 12, tzinfo=UTC))
+    still_open = made.opened("open", datetime(2019, 1, 1, tzinfo=UTC))
+    acknowledged = made.acknowledged("acked", datetime(2019, 1, 1, tzinfo=UTC))
+
+    # the TTL (a backstop) is the moment the job's whole-day rule deletes the incident
+    def day_rule(day: date) -> int:
+        return int((datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=31)).timestamp())
+
+    assert incident_ttls(stack) == {
+        at_edge: day_rule(date(2026, 10, 31)),
+        late_edge: day_rule(date(2026, 10, 31)),
+        day_before: day_rule(date(2026, 10, 30)),
+        old: day_rule(date(2020, 1, 2)),
+        still_open: None,
+        acknowledged: None,
+    }
+
+    def run(at: datetime, dry_run: bool = False) -> dict[str, Any]:
+        report = wiring.retention_job(clock=lambda: at.timestamp()).run(APP, dry_run=dry_run)
+        assert report["apps"][APP]["status"] == "ok", report
+        return dict(report["apps"][APP]["categories"]["incidents"])
+
+    dry = run(NOW, dry_run=True)
+    assert dry["deleted"]["objects"] == 2 and dry["stored"]["objects"] == 6
+    assert len(stored_incident_ids()) == 6
+
+    entry = run(NOW)
+    assert entry["cutoff"] == "2026-10-31T00:00:00Z" and entry["deleted"]["objects"] == 2
+    assert entry["deleted"]["bytes"] > 0 and entry["stored"]["objects"] == 4 and entry["stored"]["bytes"] > 0
+    assert stored_incident_ids() == {at_edge, late_edge, still_open, acknowledged}
+
+    # the edge day goes exactly when its TTL says: kept a second before, deleted at that moment
+    ttl = datetime.fromtimestamp(day_rule(date(2026, 10, 31)), UTC)
+    assert run(ttl - timedelta(seconds=1))["deleted"]["objects"] == 0
+    assert run(ttl)["deleted"]["objects"] == 2
+    # open and acknowledged incidents are never pruned, however old
+    assert run(NOW + timedelta(days=3650))["deleted"]["objects"] == 0
+    assert stored_incident_ids() == {still_open, acknowledged}
+
+
+# ---------------------------------------------------------------------------- storage per category
+
+
+OTHER_CATEGORIES = {"assignments_export", "incidents", "assignments", "archive"}
+EVERY_CATEGORY = {c.name for c in LAKE_CATEGORIES} | OTHER_CATEGORIES
+
+
+def test_every_category_reports_what_it_stores_and_the_endpoint_lists_it(
+    stack: AwsStack, lake: dict[str, tuple[set[str], set[str]]]
+) -> None:
+    made = Incidents()
+    made.resolved("old", datetime(2020, 1, 2, tzinfo=UTC))  # pruned by this run
+    made.opened("open", datetime(2026, 11, 29, tzinfo=UTC))
+    experiments = wiring.liveops_store()
+    experiments.put_experiment(APP, "live-exp", {"name": "live", "config": {"variants": []}})
+    assignments = AssignmentsStore(aws.client("dynamodb"), stack.env["ASSIGNMENTS_TABLE"])
+    for user in range(5):
+        assignments.put_if_absent(APP, "live-exp", f"u{user}", "a")
+    site = wiring.site_bucket()
+    for snapshot in ("20261128T023000Z", "20261129T023000Z"):
+        site.put(f"apps/{APP}/archive/{snapshot}/index.html", b"<p>x</p>", "text/html", "no-cache")
+    entries = [{"id": f"202611{d}T023000Z", "generated_at": f"2026-11-{d}T02:30:00Z"} for d in (29, 28)]
+    site.write_archive_index(APP, "Keep", entries)
+
+    report = wiring.retention_job(clock=lambda: NOW.timestamp()).run(APP)["apps"][APP]
+    assert report["status"] == "ok", report
+    categories = report["categories"]
+    for name, entry in categories.items():  # every retention category says what it stores
+        assert entry["stored"]["objects"] >= 0 and entry["stored"]["bytes"] >= 0, name
+    assert categories["incidents"]["stored"]["objects"] == 1
+    assert categories["assignments"]["stored"]["objects"] == 5
+    # keep 2: both snapshots stay; their pages and the archive index (json + html)
+    assert categories["archive"]["stored"] == {
+        "snapshots": 2,
+        "objects": 4,
+        "bytes": categories["archive"]["stored"]["bytes"],
+    }
+
+    token = create_token(TokensStore(aws.client("dynamodb"), stack.env["APPS_TABLE"]), "viewer").token
+    status, _, answer = Api().call(
+        "GET", f"/v1/metrics/storage?app={APP}", headers={"authorization": f"Bearer {token}"}
+    )
+    assert status == 200, answer
+    StorageOut.model_validate(answer)
+    by_category = {c["category"]: c for c in answer["categories"]}
+    assert set(by_category) == EVERY_CATEGORY
+    for name in ("incidents", "assignments", "archive", *lake):
+        shown = by_category[name]
+        assert (shown["objects"], shown["bytes"]) == (
+            categories[name]["stored"]["objects"],
+            categories[name]["stored"]["bytes"],
+        ), name
+    assert by_category["incidents"]["prefix"] == f"dynamodb://{stack.env['INCIDENTS_TABLE']}/APP#{APP}/INC#"
+    assert by_category["archive"]["prefix"] == f"s3://{stack.env['SITE_BUCKET']}/apps/{APP}/archive/"
+    assert answer["total"]["objects"] == sum(c["objects"] for c in answer["categories"])
+
+
+# ---------------------------------------------------------------------------- what the run log keeps
+
+
+def test_a_dry_run_is_logged_apart_and_never_hides_the_last_cleanup(stack: AwsStack) -> None:
+    apply()
+    put_partition(stack, "exports", PartitionId(date(2020, 1, 1)))
+    real = build().run(APP)["apps"][APP]
+    put_partition(stack, "exports", PartitionId(date(2020, 1, 2)))
+    dry = build(now=NOW + timedelta(hours=1)).run(APP, dry_run=True)["apps"][APP]
+    assert real["categories"]["exports"]["deleted"]["objects"] == 1
+    assert dry["dry_run"] is True and dry["categories"]["exports"]["deleted"]["objects"] == 1
+
+    token = create_token(TokensStore(aws.client("dynamodb"), stack.env["APPS_TABLE"]), "viewer").token
+    status, _, answer = Api().call(
+        "GET", f"/v1/metrics/storage?app={APP}", headers={"authorization": f"Bearer {token}"}
+    )
+    assert status == 200, answer
+    assert answer["last_cleanup"] == json.loads(json.dumps(real))  # the real one, still
+    assert answer["last_dry_run"] == json.loads(json.dumps(dry))  # and the dry run beside it
+
+
+def test_a_run_that_finds_the_lease_taken_is_logged_as_skipped(stack: AwsStack) -> None:
+    apply()
+    doomed = put_partition(stack, "exports", PartitionId(date(2020, 1, 1)))
+    progress: list[str] = []
+    job = wiring.retention_job(progress=progress.append, clock=lambda: NOW.timestamp())
+    assert wiring.job_state().acquire("retention", APP, "another-run", 900)
+
+    report = job.run(APP)["apps"][APP]
+    assert report["status"] == "skipped" and "lease" in report["reason"]
+    assert doomed in s3_keys(stack, "exports/")
+    assert any("skipped" in line and "lease" in line for line in progress)
+    assert wiring.job_state().last_run("retention-skipped", APP) == report
+    assert wiring.job_state().last_run("retention", APP) is None  # the last cleanup is not replaced

@@ -209,16 +209,46 @@ def test_out_must_be_a_directory(tmp_path: Path) -> None:
         request(tmp_path, ci_metadata=str(tmp_path))
 
 
-def test_unknown_app_and_unsafe_table_names_write_nothing(tmp_path: Path) -> None:
+def test_unknown_app_and_unsafe_table_names_write_no_artifact_but_the_summary(tmp_path: Path) -> None:
     def unknown(app: str, start: datetime, end: datetime) -> Figures:
         raise NotFound(f"no app {app!r}", code="unknown_app")
 
-    with pytest.raises(ExportError, match="no app 'web-qa'"):
-        run_export(request(tmp_path), unknown, 1000)
-    with pytest.raises(ExportError, match="unsafe file name"):
-        run_export(request(tmp_path), lambda a, s, e: figures({"../../etc/passwd": []}), 1000)
-    with pytest.raises(ExportError, match="EXPORT_MAX_ROWS"):
-        run_export(request(tmp_path), lambda a, s, e: figures({"kpis": [{"v": 1}] * 3}), 2)
+    cases: list[tuple[Any, int, str, str]] = [
+        (unknown, 1000, "collect", "no app 'web-qa'"),
+        (lambda a, s, e: figures({"../../etc/passwd": []}), 1000, "artifacts", "unsafe file name"),
+        (lambda a, s, e: figures({"kpis": [{"v": 1}] * 3}), 2, "artifacts", "EXPORT_MAX_ROWS"),
+    ]
+    for collect, max_rows, stage, fragment in cases:
+        meta = tmp_path / "ci.json"
+        summary, status = run_export(request(tmp_path, ci_metadata=str(meta)), collect, max_rows)
+        assert status == 2 and summary["status"] == "failed" and summary["artifacts"] == []
+        (failure,) = summary["failures"]
+        assert failure["writer"] == stage and fragment in failure["message"]
+        assert json.loads(meta.read_text())["failures"] == summary["failures"]
+    assert not (tmp_path / "out").exists()
+
+
+class AwsDown(Exception):
+    """Stands for botocore's ClientError / EndpointConnectionError: anything not a request error."""
+
+
+@pytest.mark.parametrize("error", [AwsDown("AccessDenied on lake"), RuntimeError("boom"), KeyError("tables")])
+def test_any_failure_collecting_the_figures_still_gives_the_summary_and_ci_files(
+    tmp_path: Path, error: Exception
+) -> None:
+    def failing(app: str, start: datetime, end: datetime) -> Figures:
+        raise error
+
+    meta, outputs = tmp_path / "meta" / "ci.json", tmp_path / "gh-output"
+    req = request(tmp_path, s3="s3://ci-bucket", ci_metadata=str(meta), github_output=str(outputs))
+    summary, status = run_export(req, failing, 1000, s3=lambda: MemoryS3())
+    assert status == 1 and summary["status"] == "failed" and summary["artifacts"] == []
+    (failure,) = summary["failures"]
+    assert failure == {"writer": "collect", "artifact": None, "message": f"{type(error).__name__}: {error}"}
+    assert summary["timings"]["collect_seconds"] >= 0 and summary["export_id"]
+    metadata = json.loads(meta.read_text())
+    assert metadata["status"] == "failed" and metadata["failures"] == summary["failures"]
+    assert "status=failed\n" in outputs.read_text() and "failure_count=1\n" in outputs.read_text()
     assert not (tmp_path / "out").exists()
 
 

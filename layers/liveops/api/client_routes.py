@@ -30,13 +30,16 @@ if TYPE_CHECKING:
 ApiKey = Annotated[str | None, Header(description="the app's client key")]
 
 
-def _responses(model: type) -> dict[int, Any]:
+def _responses(model: type, not_found: str | None = None) -> dict[int, Any]:
     error = {"application/json": {"model": ErrorResponse}}
-    return {
+    documented: dict[int, Any] = {
         200: {"description": "OK", "content": {"application/json": {"model": model}}},
         400: {"description": "Invalid request", "content": error},
         401: {"description": "Missing or invalid key", "content": error},
     }
+    if not_found:
+        documented[404] = {"description": not_found, "content": error}
+    return documented
 
 
 def build_routes(service: Callable[[], ClientService]) -> LaneResolver:
@@ -84,7 +87,7 @@ def build_routes(service: Callable[[], ClientService]) -> LaneResolver:
         summary="The live content version and whether this client must update",
         tags=["client"],
         security=[{"ApiKey": []}],
-        responses=_responses(Manifest),
+        responses=_responses(Manifest, not_found="The app has no content manifest yet (`no_content`)"),
     )
     def get_manifest(
         client_version: Annotated[str, Query(min_length=1, max_length=VERSION_MAX)], x_api_key: ApiKey = None

@@ -18,8 +18,10 @@ from liveops.models.liveops import (
     ContentRecord,
     ContentState,
     ExperimentIn,
+    ExperimentList,
     ExperimentOut,
     LiveEventIn,
+    LiveEventList,
     LiveEventOut,
     StatusIn,
 )
@@ -30,9 +32,10 @@ ItemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", descr
 
 
 def _responses(model: type | None, role: str, conflict: bool = False) -> dict[int, Any]:
+    """`model` None: a 204 without a body."""
     return protected_responses(
         role,
-        ok_json(model) if model is not None else None,
+        ok_json(model) if model is not None else {204: {"description": "Deleted", "content": {}}},
         not_found="Unknown app or item",
         conflict="Not allowed in the current state" if conflict else None,
     )
@@ -71,7 +74,7 @@ def register(
         summary="Every live event and season of an app",
         tags=["live events"],
         security=BEARER,
-        responses=_responses(None, "editor"),
+        responses=_responses(LiveEventList, "editor"),
     )
     def list_events(caller: Annotated[TokenRecord, Depends(editor)], app_id: AppIdPath) -> Response[Any]:
         events = sorted(store().list_events(known(app_id)), key=lambda e: (e["start_at"], e["id"]))
@@ -134,7 +137,7 @@ def register(
         summary="Every experiment of an app",
         tags=["experiments"],
         security=BEARER,
-        responses=_responses(None, "editor"),
+        responses=_responses(ExperimentList, "editor"),
     )
     def list_experiments(caller: Annotated[TokenRecord, Depends(editor)], app_id: AppIdPath) -> Response[Any]:
         return json_response(200, {"experiments": store().list_experiments(known(app_id))}, NO_STORE)

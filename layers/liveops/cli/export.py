@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from liveops.cli.output import fail
 
 EPILOG = """\
-exit status: 0 every artifact written; 1 some writer failed (the others still ran; see "failures"
-in the summary) or an AWS call failed; 2 a bad argument (nothing written).
+exit status: 0 every artifact written; 1 some writer failed (the others still ran) or the figures
+could not be collected (an AWS error: no artifact written); 2 a malformed argument (nothing
+written, the error on stderr), or an unknown app or a refused range/size (no artifact written).
+Except for a malformed argument, the summary JSON is always printed on stdout, with every failure
+in "failures", and --ci-metadata / --github-output are always written.
 artifacts: <app>_<from>_<to>.json (every table) and <app>_<from>_<to>_<table>.csv (one per table);
 with --s3 also uploaded under <prefix>/app_id=<app>/dt=<export day>/<export id>/ (in the lake
 bucket's exports/ prefix, the retention job deletes them after retention.exports_days).
@@ -74,4 +78,7 @@ def run_export_command(args: argparse.Namespace) -> int:
     except ExportError as exc:
         return fail(str(exc), 2)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
+    for failure in summary["failures"]:
+        if failure["writer"] in ("collect", "artifacts"):  # no artifact at all: say why on stderr too
+            print(f"error: {failure['message']}", file=sys.stderr)
     return status

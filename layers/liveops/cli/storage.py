@@ -1,5 +1,6 @@
-"""`liveops storage --app A`: bytes and objects per data category and the last cleanup report
-(what GET /v1/metrics/storage serves)."""
+"""`liveops storage --app A`: bytes and objects (or items) of every retention category where it
+is stored, the retention job's last cleanup report and its last dry run (what GET
+/v1/metrics/storage serves)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    storage = sub.add_parser("storage", help="storage per data category and the retention job's last report")
+    storage = sub.add_parser("storage", help="storage per data category and the retention job's last reports")
     storage.add_argument("--app", required=True, help="the app id")
     storage.set_defaults(run=run_storage)
 

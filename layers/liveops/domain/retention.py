@@ -48,6 +48,11 @@ LAKE_CATEGORIES: tuple[LakeCategory, ...] = (
     LakeCategory("exports", "exports_days", "exports", None),
 )
 OTHER_CATEGORIES = ("incidents", "assignments", "archive")
+# the jobs table's run logs of the retention job: real runs (and apps skipped by config), dry runs
+# (kept apart, so a dry run never hides the last real cleanup), runs that found the lease taken
+RUN_LOG = "retention"
+DRY_RUN_LOG = "retention-dry-run"
+SKIPPED_LOG = "retention-skipped"
 
 
 def cutoff(now: datetime, days: int) -> datetime:
@@ -62,6 +67,13 @@ def first_kept_day(now: datetime, days: int) -> date:
 
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def expires_at(day: date, days: int) -> datetime:
+    """The moment the day rule deletes what ended on `day` (an incident resolved, an experiment
+    finished) under a retention of `days`: the TTL to set on such items (a backstop: the job
+    deletes them itself from that moment on)."""
+    return day_start(day) + timedelta(days=days + 1)
 
 
 def partition_end(day: date, hour: int | None) -> datetime:

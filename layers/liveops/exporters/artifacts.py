@@ -18,7 +18,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ExportError(Exception):
-    """The request cannot be served as asked (exit 2, nothing written)."""
+    """The request cannot be served as asked (exit 2): a malformed argument (nothing written), or
+    figures too large or badly named for artifacts (reported in the summary, no artifact written)."""
 
 
 class FiguresLike(Protocol):

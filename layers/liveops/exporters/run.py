@@ -1,6 +1,9 @@
 """One export: check the request, collect the figures, build the artifacts, fan them out to every
-writer, then write the CI metadata. Nothing is written unless the request is sound and the figures
-were collected; after that, every writer runs whatever the others do."""
+writer, then write the CI metadata. A malformed request (ExportRequest.parse) writes nothing.
+Once the request is sound, every outcome ends with the summary and the CI files: a failure while
+collecting the figures (an unknown app, a range the metrics refuse, any AWS or other error) or
+building the artifacts is reported in `failures` (writer `collect` or `artifacts`) and no artifact
+is written; otherwise every writer runs whatever the others do."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import Any
 from liveops.errors import BadRequest, NotFound
 from liveops.exporters import ci
 from liveops.exporters.artifacts import (
+    Artifact,
     ExportError,
     FiguresLike,
     build_artifacts,
@@ -26,7 +30,7 @@ from liveops.exporters.artifacts import (
     parse_moment,
     stamp,
 )
-from liveops.exporters.fanout import fan_out, message
+from liveops.exporters.fanout import FanOutResult, fan_out, message
 from liveops.exporters.writers import FileWriter, S3Writer, Writer
 from liveops.models.app_config import APP_ID_PATTERN
 
@@ -92,6 +96,9 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+EXIT_OK, EXIT_FAILED, EXIT_BAD_REQUEST = 0, 1, 2
+
+
 def run_export(
     request: ExportRequest,
     collect: Collect,
@@ -100,33 +107,42 @@ def run_export(
     extra_writers: list[Writer] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[dict[str, Any], int]:
-    """(the summary, the exit status: 0 when every writer succeeded, else 1)."""
+    """(the summary, the exit status: 0 when every writer succeeded; 2 when the app is unknown or
+    the request is refused (range, EXPORT_MAX_ROWS, table names); 1 for any other failure)."""
     began = time.perf_counter()
+    failures: list[dict[str, Any]] = []
+    refused = False
+    figures: FiguresLike | None = None
+    artifacts: list[Artifact] = []
+    stage = "collect"
     try:
         figures = collect(request.app_id, request.start, request.end)
-    except NotFound as exc:
-        raise ExportError(str(exc)) from None
-    except BadRequest as exc:
-        raise ExportError(str(exc)) from None
+        stage = "artifacts"
+        artifacts = build_artifacts(figures, request.formats, max_rows)
+    except (NotFound, BadRequest, ExportError) as exc:  # the request named no app, or asks too much
+        refused = True
+        failures.append({"writer": stage, "artifact": None, "message": str(exc)})
+    except Exception as exc:  # an AWS error (or any other): reported like a writer's failure
+        failures.append({"writer": stage, "artifact": None, "message": message(exc)})
     collected = time.perf_counter()
-    artifacts = build_artifacts(figures, request.formats, max_rows)
     generated = clock()
     export_id = f"{stamp(generated.replace(microsecond=0))}-{uuid.uuid4().hex[:8]}"
 
-    failures: list[dict[str, Any]] = []
-    writers: list[Writer] = [FileWriter(fmt, request.out_dir) for fmt in request.formats]
-    if request.s3 is not None:
-        bucket, prefix = request.s3
-        key_prefix = (
-            f"{prefix + '/' if prefix else ''}app_id={request.app_id}/dt={generated.date()}/{export_id}/"
-        )
-        try:
-            writers.append(S3Writer(s3() if s3 is not None else None, bucket, key_prefix))
-        except Exception as exc:
-            failures.append({"writer": "s3", "artifact": None, "message": message(exc)})
-    writers += extra_writers or []
-    result = fan_out(artifacts, writers)
-    failures = result.failures + failures
+    result = FanOutResult()
+    if not failures:
+        writers: list[Writer] = [FileWriter(fmt, request.out_dir) for fmt in request.formats]
+        if request.s3 is not None:
+            bucket, prefix = request.s3
+            key_prefix = (
+                f"{prefix + '/' if prefix else ''}app_id={request.app_id}/dt={generated.date()}/{export_id}/"
+            )
+            try:
+                writers.append(S3Writer(s3() if s3 is not None else None, bucket, key_prefix))
+            except Exception as exc:
+                failures.append({"writer": "s3", "artifact": None, "message": message(exc)})
+        writers += extra_writers or []
+        result = fan_out(artifacts, writers)
+        failures = result.failures + failures
 
     summary: dict[str, Any] = {
         "status": "failed" if failures else "ok",
@@ -139,7 +155,7 @@ def run_export(
         "out_dir": str(request.out_dir.resolve()),
         "artifacts": result.written,
         "failures": failures,
-        "suppressed": dict(getattr(figures, "suppressed", {}) or {}),
+        "suppressed": dict(getattr(figures, "suppressed", None) or {}),
         "ci_metadata": str(request.ci_metadata) if request.ci_metadata else None,
         "timings": {
             "collect_seconds": round(collected - began, 6),
@@ -148,7 +164,9 @@ def run_export(
     }
     _write_ci_files(request, summary)
     summary["timings"]["total_seconds"] = round(time.perf_counter() - began, 6)
-    return summary, 1 if summary["failures"] else 0
+    if refused:
+        return summary, EXIT_BAD_REQUEST
+    return summary, EXIT_FAILED if summary["failures"] else EXIT_OK
 
 
 def _write_ci_files(request: ExportRequest, summary: dict[str, Any]) -> None:

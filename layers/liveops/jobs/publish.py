@@ -4,11 +4,14 @@ snapshot in the site bucket, then the archive kept to `retention.archive_snapsho
 Order per app (readers never see a half-updated dashboard; see liveops.storage.site_bucket):
 1. render everything in memory (figures -> page, data.json, CSVs);
 2. upload the snapshot `archive/<UTC timestamp>/` — nothing names it yet;
-3. rewrite the archive index (it lists only complete snapshots);
-4. switch: `index.html`, then `current.json` (one atomic PUT each);
-5. prune snapshots beyond the newest N.
-A failure in 1-4 leaves the previous dashboard served as it was, removes the partial snapshot
-(best effort), reports the app failed and opens a `publish` incident (notifying admins).
+3. switch, all or nothing: the archive index (index.json, index.html), then `index.html`, then
+   `current.json`, one atomic PUT each; a failed PUT puts back every object already written;
+4. prune snapshots beyond the newest N.
+A failure in 1-3 leaves the previous dashboard served as it was (a snapshot nothing named is
+removed, best effort), reports the app failed with what readers now see (`live`: "previous", or
+"partial" with the objects showing the new snapshot when even the restore failed) and opens a
+`publish` incident saying the same. The Lambda handler then fails the invocation, so the
+function's Errors alarm notifies the admins' ops topic whatever the app's alert settings.
 `dry_run` renders and lists the files, uploads nothing and opens no incident.
 """
 
@@ -22,7 +25,7 @@ from liveops.jobs import JobError
 from liveops.models.app_config import AppConfig
 from liveops.publish.render import Rendered, render_site
 from liveops.services.figures import Figures, default_range
-from liveops.storage.site_bucket import SiteBucket
+from liveops.storage.site_bucket import SiteBucket, SwitchFailed
 
 # the dashboard's range: the last 90 whole UTC days up to today (the metrics API allows 120)
 DASHBOARD_DAYS = 90
@@ -79,7 +82,7 @@ class PublishJob:
         app_id = config.app_id
         now = self._clock()
         rendered: Rendered | None = None
-        unlisted = False  # a snapshot uploaded (maybe partly) that no index names yet
+        unnamed = False  # a snapshot uploaded (maybe partly) that no switch object has named yet
         try:
             start, end = default_range(now, self._days)
             rendered = render_site(
@@ -99,7 +102,7 @@ class PublishJob:
                 self._progress(f"{app_id}: would publish {len(listing)} files ({rendered.bytes} bytes)")
                 return report
             self._progress(f"{app_id}: uploading snapshot {rendered.snapshot_id}")
-            unlisted = True
+            unnamed = True
             self._site.upload_snapshot(app_id, rendered.snapshot_id, rendered.snapshot)
             entry = {
                 "id": rendered.snapshot_id,
@@ -110,11 +113,13 @@ class PublishJob:
                 "bytes": rendered.bytes,
             }
             snapshots = [entry, *(s for s in self._site.snapshots(app_id) if s["id"] != entry["id"])]
-            self._site.write_archive_index(app_id, config.name, snapshots)
-            unlisted = False  # from here on the archive names it: it must stay
-            self._site.switch(app_id, rendered.switch)
-        except Exception as exc:  # any failure: the previous dashboard stays; an incident says why
-            return self._failed(config, exc, rendered if unlisted else None)
+            index = self._site.archive_index_files(app_id, config.name, snapshots)
+            self._site.switch(app_id, [*index, *rendered.switch])
+        except SwitchFailed as exc:
+            # a snapshot any switch object named, even for a moment, stays (prune_archive removes it)
+            return self._failed(config, exc, rendered if not exc.named_snapshot else None, exc)
+        except Exception as exc:  # any other failure: nothing changed for readers
+            return self._failed(config, exc, rendered if unnamed else None, None, dry_run)
         keep = config.retention.archive_snapshots_keep
         try:
             objects, size = self._site.prune_archive(app_id, keep, dry_run=False)
@@ -135,20 +140,44 @@ class PublishJob:
             candidate, n = f"{base}-{n}", n + 1
         return candidate
 
-    def _failed(self, config: AppConfig, exc: Exception, partial: Rendered | None) -> dict[str, Any]:
+    def _failed(
+        self,
+        config: AppConfig,
+        exc: Exception,
+        partial: Rendered | None,
+        switch: SwitchFailed | None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
         app_id = config.app_id
         error = f"{type(exc).__name__}: {exc}"
-        report: dict[str, Any] = {"status": "failed", "error": error}
-        self._progress(f"{app_id}: publish failed: {error}")
+        report: dict[str, Any] = {"status": "failed", "error": error, "live": "previous"}
+        if switch is not None and switch.new:
+            # even the restore failed: say exactly what readers see now
+            report.update(live="partial", new_objects=switch.new, restore_error=switch.restore_error)
+            shown = ", ".join(switch.new)
+            summary = (
+                f"The dashboard of {config.name} was only partly switched: {shown} show the new "
+                f"snapshot, the other switch objects the previous one (each names a complete "
+                f"snapshot). Re-run the publish. Cause: {error}; {switch.restore_error}"
+            )
+        else:
+            summary = (
+                f"The dashboard of {config.name} could not be published; the previous dashboard "
+                f"is still served unchanged. Cause: {error}"
+            )
+        self._progress(f"{app_id}: publish failed ({report['live']} dashboard live): {error}")
         if partial is not None:
             try:
                 self._site.remove_snapshot(app_id, partial.snapshot_id)
             except Exception as cleanup:  # left for prune_archive, which removes unlisted leftovers
                 report["cleanup_error"] = f"{type(cleanup).__name__}: {cleanup}"
+        if dry_run:  # nothing was to change: the caller sees the failure, no one is paged
+            return report
         try:
-            summary = f"The dashboard of {config.name} could not be published: {error}"[:500]
-            incident = self._incidents().open_job_incident(app_id, "publish", summary)
+            incident = self._incidents().open_job_incident(app_id, "publish", summary[:500])
             report["incident_id"] = getattr(incident, "incident_id", None)
+            if getattr(incident, "notification_error", None):
+                report["notification_error"] = incident.notification_error
         except Exception as notify:  # the run still reports failed; the log keeps both errors
             report["incident_error"] = f"{type(notify).__name__}: {notify}"
         return report

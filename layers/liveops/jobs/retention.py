@@ -10,8 +10,11 @@ Per app with `retention.enabled` (otherwise reported as skipped), per category:
 - archive snapshots beyond the last `archive_snapshots_keep` (the site bucket's own pruning).
 The boundary rule is liveops.domain.retention's. A category that fails is reported and the others
 still run. `dry_run` lists what would go and changes nothing. Every run records its report (what,
-how many objects or items, bytes, and the storage left per category) in the jobs table, where
-/v1/metrics/storage and `liveops storage` read it.
+how many objects or items, bytes, and what every category stores after it) in the jobs table,
+where /v1/metrics/storage and `liveops storage` read it: real runs (and apps skipped by config) as
+`retention` (`last_cleanup`), dry runs as `retention-dry-run` (`last_dry_run`, so a dry run never
+hides the last real cleanup), and runs skipped because another run held the app's lease as
+`retention-skipped` (and logged).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from liveops.domain import retention as rules
@@ -29,7 +32,9 @@ from liveops.models.app_config import AppConfig, RetentionSpec
 if TYPE_CHECKING:
     import pyarrow as pa
 
-JOB = "retention"
+JOB = rules.RUN_LOG
+DRY_RUN_LOG = rules.DRY_RUN_LOG
+SKIPPED_LOG = rules.SKIPPED_LOG
 LEASE_SECONDS = 15 * 60
 ASSIGNMENTS_EXPORT_PREFIX = "curated/assignments/app_id={app_id}/"
 
@@ -73,10 +78,12 @@ class AssignmentsExport(Protocol):
 
 class IncidentPruner(Protocol):
     def prune(self, app_id: str, before: datetime, dry_run: bool) -> tuple[int, int]: ...
+    def usage(self, app_id: str) -> tuple[int, int]: ...
 
 
 class ArchivePruner(Protocol):
     def prune_archive(self, app_id: str, keep: int, dry_run: bool) -> tuple[int, int]: ...
+    def archive_usage(self, app_id: str) -> dict[str, int]: ...
 
 
 def _iso(moment: datetime) -> str:
@@ -132,16 +139,19 @@ class RetentionJob:
         started = self._clock()
         now = datetime.fromtimestamp(started, UTC)
         report: dict[str, Any] = {"dry_run": dry_run, "at": _iso(now)}
+        log = DRY_RUN_LOG if dry_run else JOB
         if not config.retention.enabled:
             report.update(status="skipped", reason="retention.enabled is false in the app config")
             self._progress(f"retention {app}: disabled in the app config; skipped")
-            self._runs.record_run(JOB, app, started, report)
+            self._runs.record_run(log, app, started, report)
             return report
         owner = uuid.uuid4().hex
         # a dry run changes nothing, so it may run beside a real one
         if not dry_run and not self._runs.acquire(JOB, app, owner, LEASE_SECONDS):
-            self._progress(f"retention {app}: another run holds the lease; skipped")
-            return {**report, "status": "skipped", "reason": "another run is in progress"}
+            report.update(status="skipped", reason="another retention run holds this app's lease")
+            self._progress(f"retention {app}: skipped: another run holds the lease")
+            self._runs.record_run(SKIPPED_LOG, app, started, report)
+            return report
         try:
             categories, errors = self._categories(config, now, dry_run)
         finally:
@@ -158,7 +168,7 @@ class RetentionJob:
         )
         if errors:
             report["errors"] = errors
-        self._runs.record_run(JOB, app, started, report)
+        self._runs.record_run(log, app, started, report)
         return report
 
     def _categories(
@@ -241,12 +251,15 @@ class RetentionJob:
             return {"status": "skipped", "reason": "no incident store in this deployment"}
         # the day rule: incidents resolved on a day wholly older than the retention
         before = rules.day_start(rules.first_kept_day(now, spec.incidents_days))
-        items, size = self._incidents().prune(app_id, before, dry_run)
+        incidents = self._incidents()
+        items, size = incidents.prune(app_id, before, dry_run)
+        stored_items, stored_bytes = incidents.usage(app_id)  # after the prune (all on a dry run)
         return {
             "unit": "items",
             "retention_days": spec.incidents_days,
             "cutoff": _iso(before),
             "deleted": {"objects": items, "bytes": size},
+            "stored": {"objects": stored_items, "bytes": stored_bytes},
         }
 
     def _assignment_category(
@@ -293,7 +306,7 @@ class RetentionJob:
             finished = rules.experiment_finished_day(experiment)
             if finished is None or experiment["id"] in expired:
                 continue
-            until = rules.day_start(finished) + timedelta(days=days + 1)
+            until = rules.expires_at(finished, days)
             changed += self._assignments.set_expiry(app_id, experiment["id"], int(until.timestamp()))
         return changed
 
@@ -321,9 +334,11 @@ class RetentionJob:
     def _archive_category(self, app_id: str, spec: RetentionSpec, dry_run: bool) -> dict[str, Any]:
         if self._archive is None:
             return {"status": "skipped", "reason": "no site bucket in this deployment"}
-        objects, size = self._archive().prune_archive(app_id, spec.archive_snapshots_keep, dry_run)
+        archive = self._archive()
+        objects, size = archive.prune_archive(app_id, spec.archive_snapshots_keep, dry_run)
         return {
             "unit": "objects",
             "keep_snapshots": spec.archive_snapshots_keep,
             "deleted": {"objects": objects, "bytes": size},
+            "stored": archive.archive_usage(app_id),  # after the prune (all on a dry run)
         }

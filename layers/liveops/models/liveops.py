@@ -64,6 +64,10 @@ class LiveEventOut(ActiveEvent):
     updated_at: str
 
 
+class LiveEventList(BaseModel):
+    events: list[LiveEventOut]
+
+
 class ActiveEvents(BaseModel):
     server_time: str
     events: list[ActiveEvent]
@@ -150,6 +154,10 @@ class ExperimentOut(BaseModel):
     status: ExperimentStatus
     config: dict[str, Any]
     updated_at: str
+
+
+class ExperimentList(BaseModel):
+    experiments: list[ExperimentOut]
 
 
 class StatusIn(Strict):

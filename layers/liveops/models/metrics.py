@@ -119,10 +119,15 @@ class ExperimentOut(RangeOut):
 
 
 class StorageCategory(Out):
-    category: str
-    prefix: str
-    bytes: int
-    objects: int
+    category: str = Field(
+        description="a retention category: a lake table, assignments_export, incidents, assignments, archive"
+    )
+    prefix: str = Field(
+        description="where it is stored: a key prefix in the lake bucket, or dynamodb://<table>/<key "
+        "prefix> (incidents, assignments), or s3://<site bucket>/apps/<app>/archive/"
+    )
+    bytes: int = Field(description="bytes (approximate for DynamoDB items)")
+    objects: int = Field(description="S3 objects, or DynamoDB items")
 
 
 class StorageTotal(Out):
@@ -135,5 +140,8 @@ class StorageOut(Out):
     categories: list[StorageCategory]
     total: StorageTotal
     last_cleanup: dict[str, Any] | None = Field(
-        description="the retention job's last report (null until it runs)"
+        description="the retention job's last real run's report (null until it runs)"
+    )
+    last_dry_run: dict[str, Any] | None = Field(
+        default=None, description="the retention job's last dry run's report (what it would delete)"
     )

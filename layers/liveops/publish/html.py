@@ -78,8 +78,14 @@ def _badge(text: str, tone: str) -> str:
     return f'<span class="badge {tone}">{escape(text)}</span>'
 
 
-def _tile(value: str, label: str, tone: str = "") -> str:
-    return f'<div class="tile"><b class="{tone}">{escape(value)}</b><span>{escape(label)}</span></div>'
+def _tile(value: str, label: str, tone: str = "", basis: str = "", key: str = "") -> str:
+    """One overview tile: the figure, what it is, and (small) what it is computed from."""
+    note = f"<small>{escape(basis)}</small>" if basis else ""
+    data = f' data-tile="{escape(key)}"' if key else ""
+    return (
+        f'<div class="tile"{data}><b class="{tone}">{escape(value)}</b>'
+        f"<span>{escape(label)}</span>{note}</div>"
+    )
 
 
 def _series_by_metric(rows: list[Row]) -> dict[str, list[tuple[str, float | None]]]:
@@ -93,44 +99,82 @@ def _series_by_metric(rows: list[Row]) -> dict[str, list[tuple[str, float | None
 
 
 def _tiles(figures: Figures) -> str:
+    """The overview, always the same tiles for every app: SLO health, traffic (events, users, the
+    latest day), errors and open incidents; each says what it counts."""
     tables = figures.tables
     slo = tables.get("slo", [])
     breached = sum(1 for r in slo if r["status"] == "breached")
     healthy = sum(1 for r in slo if r["status"] == "ok")
+    no_data = len(slo) - breached - healthy
     totals = {r["name"]: r["value"] for r in tables.get("overview", []) if r["section"] == "totals"}
     daily = _series_by_metric(tables.get("timeseries", [])).get("events.count", [])
     latest_day = daily[-1][1] if daily else None
-    tiles = [
-        _tile(f"{healthy}/{len(slo)}" if slo else MISSING, "SLOs healthy", "bad" if breached else "ok"),
-        _tile(number(totals.get("events")), "events"),
-        _tile(number(totals.get("users_lower_bound")), "users (busiest day)"),
-        _tile(number(latest_day), "events, latest day"),
-    ]
-    error = _error_rate(tables.get("kpis", []))
-    if error is not None:
-        tiles.append(_tile(percent(error[1]), f"errors ({error[0]})", "bad" if error[1] > 0.05 else ""))
     open_incidents = tables.get("incidents", [])
-    critical = any(r["severity"] == "critical" for r in open_incidents)
-    tiles.append(_tile(str(len(open_incidents)), "open incidents", "bad" if critical else ""))
+    critical = sum(1 for r in open_incidents if r["severity"] == "critical")
+    slo_tone = "bad" if breached else ("ok" if slo else "mute")
+    slo_basis = f"{breached} breached, {no_data} no data" if slo else "no thresholds in the app config"
+    tiles = [
+        _tile(f"{healthy}/{len(slo)}" if slo else MISSING, "SLOs healthy", slo_tone, slo_basis, "slo"),
+        _tile(number(totals.get("events")), "events", "", "traffic over the range", "traffic"),
+        _tile(number(totals.get("users_lower_bound")), "users (busiest day)", key="users"),
+        _tile(number(latest_day), "events, latest day", key="latest-day"),
+        _errors_tile(tables.get("kpis", []), critical, figures.suppressed.get("kpis", 0)),
+        _tile(
+            str(len(open_incidents)),
+            "open incidents",
+            "bad" if critical else "",
+            f"{critical} critical",
+            "incidents",
+        ),
+    ]
     return f'<section class="tiles">{"".join(tiles)}</section>'
 
 
-def _error_rate(kpis: list[Row]) -> tuple[str, float] | None:
-    """The worst error rate the KPIs show: a `*error*`/`*fail*` KPI itself, or 1 - a `*success*` one."""
-    worst: tuple[str, float] | None = None
-    for row in kpis:
-        value, name = row.get("value"), str(row["kpi"])
-        if value is None:
-            continue
-        if "error" in name or "fail" in name:
-            rate = float(value)
-        elif "success" in name:
-            rate = 1.0 - float(value)
-        else:
-            continue
-        if worst is None or rate > worst[1]:
-            worst = (name, rate)
-    return worst
+# KPI name words (split on "_") that make it a failure rate, or a success rate (errors = 1 - it)
+FAILURE_WORDS = ("error", "fail", "crash", "exception", "timeout", "reject", "fallback")
+SUCCESS_WORDS = ("success", "pass")
+ERROR_RATE_WARN = 0.05
+
+
+def error_basis(kpis: list[Row]) -> tuple[str, list[Row]]:
+    """Which KPIs the errors tile reads: ("failure", the KPIs named as failures — error, fail,
+    crash, exception, timeout, reject, fallback), else ("success", those named as successes, read
+    as 1 - value), else ("incidents", [])."""
+
+    def named(words: tuple[str, ...]) -> list[Row]:
+        return [r for r in kpis if any(w.startswith(words) for w in str(r["kpi"]).lower().split("_"))]
+
+    failures = named(FAILURE_WORDS)
+    if failures:
+        return "failure", failures
+    successes = named(SUCCESS_WORDS)
+    return ("success", successes) if successes else ("incidents", [])
+
+
+def _errors_tile(kpis: list[Row], critical_incidents: int, kpis_suppressed: int) -> str:
+    """Errors, for every app: the worst failure KPI (or 1 - the worst success KPI) over the range;
+    an app that has neither gets its open critical incidents. The tile names its source."""
+    kind, candidates = error_basis(kpis)
+    if kind == "incidents":
+        why = "KPIs hidden by k-anonymity" if kpis_suppressed else "no failure or success KPI"
+        return _tile(
+            str(critical_incidents),
+            "errors",
+            "bad" if critical_incidents else "ok",
+            f"open critical incidents ({why})",
+            "errors",
+        )
+    rates = [
+        (float(r["value"]) if kind == "failure" else 1.0 - float(r["value"]), str(r["kpi"]))
+        for r in candidates
+        if r.get("value") is not None
+    ]
+    if not rates:
+        names = ", ".join(str(r["kpi"]) for r in candidates)
+        return _tile(MISSING, "errors", "mute", f"{names}: no data in this range", "errors")
+    rate, name = max(rates)
+    basis = f"{name} (worst failure KPI)" if kind == "failure" else f"1 - {name} (worst success KPI)"
+    return _tile(percent(rate), "errors", "bad" if rate > ERROR_RATE_WARN else "ok", basis, "errors")
 
 
 def _slo(rows: list[Row]) -> str:

@@ -16,6 +16,7 @@ a{color:var(--s0)}
 .tile{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 10px}
 .tile b{display:block;font-size:1.35rem}
 .tile span{color:var(--mute);font-size:.8rem}
+.tile small{display:block;color:var(--mute);font-size:.72rem;overflow-wrap:anywhere}
 .grid2{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:10px}
 figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:6px}
 figcaption{font-size:.85rem;font-weight:600}

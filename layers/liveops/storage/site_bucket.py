@@ -7,10 +7,18 @@ Layout per app (keys under `apps/<app>/`):
   `archive/<snapshot>/`; `current.json` — the same switch for programs
 
 Readers never see a mix of two publishes: a snapshot's files are all uploaded before anything
-names it, and each switch object (archive index, index.html, current.json) is one PUT, which S3
-applies atomically. Pruning never deletes the newest snapshot, which the switch objects name.
-Two publishes of one app at once (the schedule and a manual run) stay consistent for readers; the
-archive index may then miss one of them, whose prefix `prune_archive` later removes.
+names it, and every object that names a snapshot (the archive index, index.html, current.json) is
+written by `switch`, one PUT each (which S3 applies atomically), in that order, after the snapshot
+is complete. S3 has no multi-object transaction, so `switch` makes the set all-or-nothing itself:
+it reads the objects it replaces first, and if a PUT fails it puts back (or deletes) every object
+it already wrote, newest first, so a failed publish leaves all of them as they were. Only if that
+restore fails too can they disagree (each still names a complete snapshot); `SwitchFailed` then
+says exactly which objects show the new snapshot. A snapshot that any switch object named, even
+for a moment, is never deleted by the failed publish (a reader may hold a page that links into
+it); `prune_archive` removes it once a newer snapshot is listed.
+Pruning never deletes the newest snapshot, which the switch objects name. Two publishes of one
+app at once (the schedule and a manual run) stay consistent for readers; the archive index may
+then miss one of them, whose prefix `prune_archive` later removes.
 """
 
 from __future__ import annotations
@@ -40,6 +48,26 @@ class SiteFile:
     path: str
     body: bytes
     content_type: str
+
+
+class SwitchFailed(Exception):
+    """A switch stopped at `failed` (a path relative to the app). `new` lists the switch objects
+    that still show the new publish: empty when nothing was written or everything was restored."""
+
+    def __init__(
+        self, failed: str, cause: Exception, written: list[str], new: list[str], restore_error: str | None
+    ) -> None:
+        super().__init__(f"writing {failed} failed: {type(cause).__name__}: {cause}")
+        self.failed = failed
+        self.cause = cause
+        self.written = written  # written before the failure (readers may have seen them)
+        self.new = new
+        self.restore_error = restore_error
+
+    @property
+    def named_snapshot(self) -> bool:
+        """Whether some switch object named the new snapshot, even for a moment."""
+        return bool(self.written)
 
 
 def app_prefix(app_id: str) -> str:
@@ -121,19 +149,50 @@ class SiteBucket:
         found = self.get(f"{app_prefix(app_id)}archive/{ARCHIVE_INDEX}")
         return list(json.loads(found[0])["snapshots"]) if found else []
 
-    def write_archive_index(self, app_id: str, app_name: str, snapshots: list[Snapshot]) -> None:
-        prefix = f"{app_prefix(app_id)}archive/"
+    def archive_index_files(self, app_id: str, app_name: str, snapshots: list[Snapshot]) -> list[SiteFile]:
+        """The archive index as switch objects: archive/index.json (and its page, archive/index.html)."""
         document = {"app": app_id, "name": app_name, "snapshots": snapshots}
         body = json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8")
-        self.put(prefix + ARCHIVE_INDEX, body, "application/json", MUTABLE)
+        files = [SiteFile(f"archive/{ARCHIVE_INDEX}", body, "application/json")]
         if self._archive_page is not None:
             page = self._archive_page(app_id, app_name, snapshots)
-            self.put(prefix + "index.html", page, "text/html; charset=utf-8", MUTABLE)
+            files.append(SiteFile("archive/index.html", page, "text/html; charset=utf-8"))
+        return files
+
+    def write_archive_index(self, app_id: str, app_name: str, snapshots: list[Snapshot]) -> None:
+        self.switch(app_id, self.archive_index_files(app_id, app_name, snapshots))
 
     def switch(self, app_id: str, files: list[SiteFile]) -> None:
-        """The switch objects (index.html, current.json), each one atomic PUT, written last."""
+        """Write the switch objects (paths relative to the app) in order, all or nothing: what they
+        replace is read first; on a failed PUT every object already written is put back (or
+        deleted when it did not exist), newest first, then SwitchFailed is raised."""
+        prefix = app_prefix(app_id)
+        previous = {file.path: self.get(prefix + file.path) for file in files}
+        written: list[str] = []
         for file in files:
-            self.put(app_prefix(app_id) + file.path, file.body, file.content_type, MUTABLE)
+            try:
+                self.put(prefix + file.path, file.body, file.content_type, MUTABLE)
+            except Exception as exc:
+                new, restore_error = self._restore(prefix, written, previous)
+                raise SwitchFailed(file.path, exc, written, new, restore_error) from exc
+            written.append(file.path)
+
+    def _restore(
+        self, prefix: str, written: list[str], previous: dict[str, tuple[bytes, str] | None]
+    ) -> tuple[list[str], str | None]:
+        """Put back the objects a failed switch wrote, newest first; stops at the first failure
+        (so what still shows the new publish is a prefix of the switch order). Returns (paths
+        still new, the restore error)."""
+        for done, path in enumerate(reversed(written)):
+            old = previous[path]
+            try:
+                if old is None:
+                    self.delete([prefix + path])
+                else:
+                    self.put(prefix + path, old[0], old[1], MUTABLE)
+            except Exception as exc:
+                return written[: len(written) - done], f"restoring {path}: {type(exc).__name__}: {exc}"
+        return [], None
 
     def remove_snapshot(self, app_id: str, snapshot_id: str) -> None:
         """Best-effort cleanup of a snapshot that was never switched to (a failed publish)."""
@@ -163,6 +222,19 @@ class SiteBucket:
                 self.write_archive_index(app_id, self._app_name(app_id), kept)
             self.delete(key for key, _ in doomed)
         return len(doomed), sum(size for _, size in doomed)
+
+    def archive_usage(self, app_id: str) -> dict[str, int]:
+        """What an app's archive holds, from a listing only: snapshot prefixes (unlisted leftovers
+        included), objects and bytes under `archive/` (the archive index included)."""
+        archive = f"{app_prefix(app_id)}archive/"
+        listing = self.listing(archive)
+        relative = [key[len(archive) :] for key, _ in listing]
+        snapshots = {name.partition("/")[0] for name in relative if "/" in name}
+        return {
+            "snapshots": len(snapshots),
+            "objects": len(listing),
+            "bytes": sum(size for _, size in listing),
+        }
 
     def _app_name(self, app_id: str) -> str:
         found = self.get(f"{app_prefix(app_id)}archive/{ARCHIVE_INDEX}")

@@ -527,7 +527,7 @@ def test_threshold_crud_and_precedence(env: Env) -> None:
     assert status == 200 and deleted["effective"]["source"] == "config"  # the default is back
     status, deleted = env.call("DELETE", f"{base}/max-queue-depth", "editor")
     assert status == 200 and deleted["effective"] is None
-    assert env.call("GET", f"{base}/max-queue-depth", "viewer")[0] == 404
+    assert env.call("GET", f"{base}/max-queue-depth", "editor")[0] == 404
 
 
 BAD_THRESHOLDS: list[tuple[Any, str]] = [

@@ -104,8 +104,7 @@ def decoded_batch(app: CompiledApp, raw: str) -> BatchIn:
     assert app.decoder is not None
     decoded = app.decoder.decode(raw)
     assert decoded is not None, "the sample batch must take the decoder's path"
-    envelope, events = decoded
-    return BatchIn.model_validate({**envelope, "events": events})
+    return BatchIn.decoded(*decoded)
 
 
 class StubQueue:

@@ -5,11 +5,13 @@ changes nothing (every table is compared before and after)."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from liveops import aws, wiring
@@ -287,3 +289,50 @@ LIVE_EVENT_NOW = {
     "end_at": iso(NOW + timedelta(hours=1)),
     "content_version": "*",
 }
+
+
+def test_another_apps_key_sends_telemetry_to_its_own_app_only(
+    stack: AwsStack, game: str, other_app_key: str
+) -> None:
+    """A batch sent with other-game's key is other-game's: its queue message and its lake rows
+    name other-game, never test-game (a body cannot name an app: extra fields are refused)."""
+    api = Api()
+    event_id = "5d0c1b7e-9a41-4f0e-8a43-1c2d3e4f5a6b"
+    body = {
+        "session_id": "s-1",
+        "platform": "web",
+        "user_id": "player-1",
+        "events": [
+            {"event_id": event_id, "event_type": "session_start", "event_time": iso(NOW), "payload": {}}
+        ],
+    }
+    status, _, answer = api.call(
+        "POST", "/v1/telemetry/batch", {**body, "app_id": APP}, {"x-api-key": other_app_key}
+    )
+    assert status == 400, answer  # naming another app in the body is refused, not obeyed
+    status, _, answer = api.call("POST", "/v1/telemetry/batch", body, {"x-api-key": other_app_key})
+    assert status == 202 and answer["accepted"] == 1, answer
+
+    sqs, url = aws.client("sqs"), stack.env["EVENTS_QUEUE_URL"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["app_id"] for m in messages] == ["other-game"]
+    records = [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": {},
+        }
+        for m in messages
+    ]
+    assert api.functions["WriterFunction"].invoke({"Records": records})["batchItemFailures"] == []
+
+    s3, bucket = aws.client("s3"), stack.env["LAKE_BUCKET"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="raw/").get("Contents", [])]
+    assert keys and all(k.startswith("raw/events/app_id=other-game/") for k in keys), keys
+    rows = [
+        row
+        for k in keys
+        for row in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).to_pylist()
+    ]
+    assert [r["event_id"] for r in rows] == [event_id]  # app_id is the partition (the key's app)

@@ -830,3 +830,44 @@ def test_storage_counts_bytes_and_objects_per_category(admin: Admin) -> None:
     assert answer["total"] == {"bytes": 152 + curated_size, "objects": 4}
     assert answer["last_cleanup"] is None
     assert admin.get("/v1/metrics/storage", app="nope-app")[0] == 404
+
+
+def test_no_table_holds_a_plaintext_key_or_token(admin: Admin, stack: AwsStack) -> None:
+    """Keys and tokens created every way (admin API, services, CLI paths share them) are stored
+    only as their SHA-256: no item of any table holds a key, a token or its random part, in any
+    form a scan could read back (as stored, JSON-escaped, base64), and each digest is there."""
+    import base64
+
+    from liveops.domain.hashing import token_hash
+    from liveops.services.apps import create_key
+
+    secrets = list(admin.tokens.values())
+    status, _, created = admin.call("POST", f"/v1/admin/apps/{APP}/keys", None, admin.tokens["admin"])
+    assert status == 201
+    secrets.append(created["api_key"])
+    status, _, created = admin.call("POST", "/v1/admin/tokens", {"role": "editor"}, admin.tokens["admin"])
+    assert status == 201
+    secrets.append(created["token"])
+    secrets.append(create_key(wiring.apps_store(), APP).api_key)
+    revoked = create_token(tokens_store(stack), "viewer")
+    assert tokens_store(stack).revoke(revoked.token_id)
+    secrets.append(revoked.token)
+    # a request with each: lookups, caches and last-used stamps must not store them either
+    for token in secrets:
+        header = {"authorization": f"Bearer {token}", "x-api-key": token}
+        admin.api.call("GET", "/v1/admin/apps", None, header)
+        admin.api.call("GET", "/v1/events/active", None, header)
+
+    db = aws.client("dynamodb")
+    tables = db.list_tables()["TableNames"]
+    assert {stack.env["APPS_TABLE"], stack.env["IDEMPOTENCY_TABLE"], stack.env["JOBS_TABLE"]} <= set(tables)
+    dump = ""
+    for table in tables:
+        for page in db.get_paginator("scan").paginate(TableName=table):
+            dump += json.dumps(page["Items"], ensure_ascii=False)
+    for secret in secrets:
+        random_part = secret.rsplit("_", 1)[1]
+        forms = {secret, random_part, base64.b64encode(secret.encode()).decode(), json.dumps(secret)[1:-1]}
+        found = [form[:8] + "…" for form in forms if form in dump]
+        assert not found, f"a plaintext credential is stored: {found}"
+        assert token_hash(secret) in dump, "each credential is stored as its SHA-256"

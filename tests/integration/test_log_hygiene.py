@@ -1,28 +1,44 @@
 """No secret, key, token or raw user id ever reaches a log line.
 
-Runs a scenario through the functions with DEBUG logging (ingest with user ids and retries, wrong
-and revoked credentials, keys and tokens created over the admin API, sticky assignments, the writer,
-a forged Discord interaction), captures everything they print, and searches it."""
+Every function of the template runs at DEBUG with the deployment's secrets in place (the SSM hash
+secret, the Discord bot token, the Discord application's key pair): the least-privilege scenario
+(admin and metrics routes, client routes, ingest with retries, the writer, rollup and
+rollup-daily, alerts, signed Discord commands deferred to the worker and incident buttons,
+weekly-report, publish with a failed upload, retention), plus unicode and e-mail-like user ids,
+wrong and revoked credentials and a forged Discord interaction. Everything the functions log (the
+`liveops` logger, rendered as Lambda renders it, and whatever they print) is searched for each
+secret, raw and JSON-escaped."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
+import secrets
+import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from nacl.signing import SigningKey
 
-from liveops import aws, wiring
+from liveops import wiring
+from liveops.local.iam_audit import CallRecorder
+from liveops.local.template import functions, project_template
 from liveops.services.tokens import create_token
+from tests.integration import test_discord_worker
 from tests.integration.conftest import AwsStack
-from tests.integration.helpers import Api
+from tests.integration.test_discord_worker import Loop
+from tests.integration.test_least_privilege import Scenario
 
 RAW_USER_IDS = ["player-Zq81-secret-uid", "ユーザー-秘密-42", "mail.someone@example.com"]
+SECRET_FIELDS = ("api_key", "token")  # fields of admin answers that carry a credential
+loop = test_discord_worker.loop  # the fake Discord loop fixture (signing key, bot token), reused
 
 
 def event(event_type: str = "session_start", **payload: Any) -> dict[str, Any]:
@@ -46,19 +62,84 @@ def debug_logs() -> Iterator[io.StringIO]:
     logger.setLevel(level)
 
 
+class Secrets(list[str]):
+    def found_in(self, logs: str) -> list[str]:
+        return [s for s in dict.fromkeys(self) if s in logs or json.dumps(s)[1:-1] in logs]
+
+
+class HygieneScenario(Scenario):
+    """The least-privilege scenario, keeping every credential the admin API hands out and every
+    interaction token it sends."""
+
+    def __init__(self, *args: Any, found: Secrets) -> None:
+        super().__init__(*args)
+        self.found = found
+        found.extend([*self.tokens.values(), self.key])
+
+    def admin(self, method: str, path: str, body: Any = None, role: str = "admin") -> Any:
+        answer = super().admin(method, path, body, role)
+        if isinstance(answer, dict):
+            self.found.extend(str(answer[f]) for f in SECRET_FIELDS if answer.get(f))
+        return answer
+
+
+def distinct_interaction_tokens(loop: Loop, found: Secrets, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interactions carry a long random token, as Discord's do (and is searched for)."""
+    make = loop.interaction
+
+    def interaction(kind: int, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        built = make(kind, data, **kwargs)
+        built["token"] = "itok-" + secrets.token_urlsafe(48)
+        found.append(built["token"])
+        return built
+
+    monkeypatch.setattr(loop, "interaction", interaction)
+
+
+def count_invocations(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How often each function's handler ran (through the gateway, the queue, the schedule or an
+    async invoke)."""
+    counts: Counter[str] = Counter()
+    for name, function in scenario.functions.items():
+
+        def invoke(event: dict[str, Any], name: str = name, real: Any = function.invoke) -> Any:
+            counts[name] += 1
+            return real(event)
+
+        monkeypatch.setattr(function, "invoke", invoke)
+    return counts
+
+
 def test_logs_carry_no_secrets(
     stack: AwsStack,
-    game: str,
+    loop: Loop,
     debug_logs: io.StringIO,
     capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")  # every function's logger, from its cold start
-    api = Api()
-    admin = create_token(wiring.tokens_store(), "admin").token
-    viewer = create_token(wiring.tokens_store(), "viewer").token
-    secrets: list[str] = [game, admin, viewer, "test-secret", *RAW_USER_IDS]
+    private_key = loop.key.encode()
+    found = Secrets(
+        [
+            "test-secret",  # the user-hash secret in SSM (conftest)
+            "test-bot-token",  # the Discord bot token in SSM (the loop fixture)
+            private_key.hex(),
+            base64.b64encode(private_key).decode(),
+            *RAW_USER_IDS,
+            *(f"player-{n}" for n in (0, 1, 2)),  # the scenario's user ids
+        ]
+    )
+    distinct_interaction_tokens(loop, found, monkeypatch)
+    scenario = HygieneScenario(stack, loop, CallRecorder(), monkeypatch, found=found)
+    invoked = count_invocations(scenario, monkeypatch)
+    api = scenario.api
 
+    # the whole scenario: every function, credentials created over the admin API
+    scenario.configure()
+    scenario.play()
+
+    # ingest and client with odd user ids, retries, wrong and revoked credentials
+    game = scenario.key
     for user_id in RAW_USER_IDS:
         body = {"session_id": "s-1", "platform": "web", "user_id": user_id, "events": [event()]}
         assert api.call("POST", "/v1/telemetry/batch", body, {"x-api-key": game})[0] == 202
@@ -70,52 +151,37 @@ def test_logs_carry_no_secrets(
             "GET", f"/v1/experiments/assignments?user_id={user_id}", None, {"x-api-key": game}
         )
         assert status == 200
-
-    bearer = {"authorization": f"Bearer {admin}"}
-    status, _, created_key = api.call("POST", "/v1/admin/apps/test-game/keys", None, bearer)
-    assert status == 201
-    secrets.append(created_key["api_key"])
-    status, _, created_token = api.call("POST", "/v1/admin/tokens", {"role": "editor"}, bearer)
-    assert status == 201
-    secrets.append(created_token["token"])
+    admin = scenario.tokens["admin"]
+    viewer = scenario.tokens["viewer"]
     assert api.call("GET", "/v1/admin/apps", None, {"authorization": f"Bearer {viewer}"})[0] == 403
     assert api.call("GET", "/v1/admin/apps", None, {"authorization": f"Bearer {viewer}zz"})[0] == 401
-    assert api.call("DELETE", f"/v1/admin/tokens/{created_token['token_id']}", None, bearer)[0] == 200
-    assert (
-        api.call("GET", "/v1/admin/apps", None, {"authorization": f"Bearer {created_token['token']}"})[0]
-        == 401
-    )
+    revoked = create_token(wiring.tokens_store(), "editor")
+    found.append(revoked.token)
+    assert wiring.tokens_store().revoke(revoked.token_id)
+    assert api.call("GET", "/v1/admin/apps", None, {"authorization": f"Bearer {revoked.token}"})[0] == 401
+    assert api.call("GET", "/v1/admin/apps", None, {"authorization": f"Bearer {admin}"})[0] == 200
 
-    # the writer sees the queued events (hashed ids only)
-    sqs, url = aws.client("sqs"), stack.env["EVENTS_QUEUE_URL"]
-    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    records = [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {},
-        }
-        for m in got
-    ]
-    assert api.functions["WriterFunction"].invoke({"Records": records})["batchItemFailures"] == []
+    scenario.land()  # writer, rollup, rollup-daily
+    scenario.read_metrics()
+    scenario.alert_and_respond()  # alerts; signed commands deferred to the worker; buttons
 
-    # a forged Discord interaction
-    from nacl.signing import SigningKey
+    # a forged interaction: signed by another key
+    forged = loop.interaction(2, {"name": "incidents"})
+    raw = json.dumps(forged).encode()
+    stamp = str(int(time.time()))
+    headers = {
+        "x-signature-ed25519": SigningKey.generate().sign(stamp.encode() + raw).signature.hex(),
+        "x-signature-timestamp": stamp,
+    }
+    assert api.call("POST", "/discord/interactions", None, headers, raw=raw)[0] == 401
 
-    aws.client("ssm").put_parameter(
-        Name=stack.ctx.parameters["DiscordPublicKeyParameterName"],
-        Value=SigningKey.generate().verify_key.encode().hex(),
-        Type="String",
-        Overwrite=True,
-    )
-    forged = json.dumps({"type": 1, "token": "interaction-token-not-for-logs"})
-    secrets.append("interaction-token-not-for-logs")
-    headers = {"x-signature-ed25519": "00" * 64, "x-signature-timestamp": "1700000000"}
-    assert api.call("POST", "/discord/interactions", None, headers, raw=forged.encode())[0] == 401
+    scenario.report_publish_prune()  # weekly-report, publish (one failing), retention
 
     captured = capfd.readouterr()
     logs = debug_logs.getvalue() + captured.out + captured.err
     assert '"level":"DEBUG"' in logs and "batch accepted" in logs, "the functions' logs were captured"
-    leaked = [secret for secret in secrets if secret in logs or json.dumps(secret)[1:-1] in logs]
+    every = {spec.logical_id for spec in functions(project_template())}
+    assert set(invoked) == every, f"functions the scenario never ran: {sorted(every - set(invoked))}"
+    assert invoked["DiscordWorkerFunction"] >= 6, invoked  # 4 commands, 2 buttons
+    leaked = found.found_in(logs)
     assert leaked == [], f"secrets in the logs: {[s[:6] + '…' for s in leaked]}"

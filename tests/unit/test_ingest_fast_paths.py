@@ -304,8 +304,7 @@ def run_decoded(
         return None
     if decoded is None:
         return None
-    envelope, decoded_events = decoded
-    return validated(BatchIn.model_validate({**envelope, "events": decoded_events}), max_payload_bytes)
+    return validated(BatchIn.decoded(*decoded), max_payload_bytes)
 
 
 def lake_rows(result: ValidatedBatch) -> Any:

@@ -299,8 +299,7 @@ def test_v2_message_from_ingest_round_trips() -> None:
     assert app.decoder is not None
     decoded = app.decoder.decode(raw)
     assert decoded is not None
-    envelope, events = decoded
-    batch = BatchIn.model_validate({**envelope, "events": events})
+    batch = BatchIn.decoded(*decoded)
     validated = validate_batch(
         batch, app, batch_id="b", received_at_ms=received, user_hash=None, max_payload_bytes=16384
     )

@@ -33,6 +33,7 @@ def protected_responses(
         documented[404] = {"description": not_found, "content": ERROR_CONTENT}
     if conflict:
         documented[409] = {"description": conflict, "content": ERROR_CONTENT}
+    documented[413] = {"description": "Body over 1 MiB (refused before it is read)", "content": ERROR_CONTENT}
     return documented
 
 

@@ -8,6 +8,7 @@ and load with the first request the lane passes on.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from liveops.api.front import Lane, json_text, proxy_response
 from liveops.domain import experiments as domain
-from liveops.errors import LiveopsError, NotFound
+from liveops.errors import BadRequest, LiveopsError, NotFound
 
 if TYPE_CHECKING:
     from liveops.api.http import LaneResolver
@@ -45,6 +46,21 @@ QUERY: dict[str, dict[str, tuple[bool, int]]] = {
     },
     MANIFEST_PATH: {"client_version": (True, VERSION_MAX)},
 }
+
+
+# control characters, and what a gateway decodes invalid UTF-8 or lone surrogates to
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffd]")
+
+
+def _text(**values: str | None) -> None:
+    """Query values are text: a control character or invalid UTF-8 is a 400 (a user id that
+    decoded to replacement characters would hash like every other such id)."""
+    for name, value in values.items():
+        if value is not None and _NOT_TEXT.search(value):
+            message = f"query.{name}: must be valid UTF-8 text without control characters"
+            raise BadRequest(
+                message, code="invalid_request", details=[{"field": f"query.{name}", "message": message}]
+            )
 
 
 class Authenticator(Protocol):
@@ -73,6 +89,7 @@ class ClientService:
     _plans: dict[str, tuple[float, list[domain.LiveExperiment]]] = field(default_factory=dict)
 
     def active_events(self, api_key: str | None, content_version: str | None) -> dict[str, Any]:
+        _text(content_version=content_version)
         app, _ = self.directory.authenticate(api_key)
         now = datetime.fromtimestamp(self.clock(), UTC)
         events = domain.active_events(self.liveops.list_events(app.config.app_id), now, content_version)
@@ -94,6 +111,7 @@ class ClientService:
     def assignments_for(
         self, api_key: str | None, user_id: str, platform: str | None, client_version: str | None
     ) -> dict[str, Any]:
+        _text(user_id=user_id, platform=platform, client_version=client_version)
         app, hash_key = self.directory.authenticate(api_key)
         if client_version is not None:
             domain.version(client_version, "client_version")
@@ -128,6 +146,7 @@ class ClientService:
         return {"assignments": out}
 
     def manifest(self, api_key: str | None, client_version: str) -> dict[str, Any]:
+        _text(client_version=client_version)
         app, _ = self.directory.authenticate(api_key)
         client = domain.version(client_version, "client_version")
         current, _ = self.liveops.content(app.config.app_id)

@@ -62,7 +62,8 @@ def build_routes(service: Callable[[], ClientService]) -> LaneResolver:
         responses=_responses(ActiveEvents),
     )
     def get_active(
-        x_api_key: ApiKey = None, content_version: Annotated[str | None, Query(max_length=VERSION_MAX)] = None
+        x_api_key: ApiKey = None,
+        content_version: Annotated[str | None, Query(min_length=1, max_length=VERSION_MAX)] = None,
     ) -> Response[Any]:
         return ok(service().active_events(x_api_key, content_version))
 

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from liveops.api.front import Lane, body_size, front, json_text, proxy_response
+from liveops.domain.json_keys import DuplicateKey, json_loads, refuse_duplicate_pairs
 from liveops.errors import LiveopsError, error_body
 
 __all__ = [  # the front's helpers are re-exported: routes build responses with them
@@ -79,18 +80,13 @@ def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
 
 
 def strict_json_loads(text: str | bytes) -> Any:
-    """JSON for the admin API: like orjson (no NaN/Infinity, integers within 64 bits) and also
-    refuses duplicate keys, which a reader could resolve differently than the writer meant.
-    The hot ingest path keeps orjson (last key wins): refusing duplicates there would cost more
-    than the parse itself, and each body is parsed exactly once, by one parser."""
+    """JSON for the admin API: as `json_loads` (liveops.domain.json_keys), parsed once by json."""
 
     def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in found:
-                raise json.JSONDecodeError(f"duplicate key {key!r}", _text(text), 0)
-            found[key] = value
-        return found
+        try:
+            return refuse_duplicate_pairs(pairs)
+        except DuplicateKey as exc:
+            raise json.JSONDecodeError(str(exc), _text(text), 0) from None
 
     def refuse_constant(name: str) -> Any:
         raise json.JSONDecodeError(f"{name} is not JSON", _text(text), 0)
@@ -112,7 +108,7 @@ def _text(text: str | bytes) -> str:
 
 def build_resolver(**kwargs: Any) -> LaneResolver:
     # orjson parses bodies ~3x faster than json and refuses NaN/Infinity and >64-bit integers
-    kwargs.setdefault("json_body_deserializer", orjson.loads)
+    kwargs.setdefault("json_body_deserializer", json_loads)
     app = LaneResolver(
         enable_validation=True,
         serializer=lambda obj: orjson.dumps(obj).decode(),

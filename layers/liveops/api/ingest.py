@@ -8,6 +8,7 @@ loads with the first request the lane passes on.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from liveops.api.front import JSON, Lane, json_text, proxy_response
 from liveops.domain.hashing import user_hash
 from liveops.domain.ingest import CompiledApp, queue_messages, validate_batch
+from liveops.domain.json_keys import json_loads
 from liveops.errors import Conflict, LiveopsError, Unavailable
 from liveops.models.telemetry import BatchIn
 
@@ -90,10 +92,8 @@ class IngestService:
         decoded = decoder.decode(raw_body) if decoder is not None else None
         if decoded is None:
             return None
-        envelope, events = decoded
-        envelope["events"] = events
         try:
-            return BatchIn.model_validate(envelope), authenticated
+            return BatchIn.decoded(*decoded), authenticated
         except ValidationError:
             return None
 
@@ -267,8 +267,8 @@ def lane(service: Callable[[], IngestService]) -> Lane:
             batch, authenticated = decoded
         else:
             try:
-                batch = BatchIn.model_validate(orjson.loads(raw_body))
-            except (orjson.JSONDecodeError, ValidationError):
+                batch = BatchIn.model_validate(json_loads(raw_body))
+            except (json.JSONDecodeError, ValidationError):
                 return None
         try:
             body = handle_batch(ingest, batch, raw_body, api_key, idempotency_key, authenticated)

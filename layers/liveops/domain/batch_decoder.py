@@ -16,12 +16,13 @@ import math
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from operator import attrgetter, floordiv, sub
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, Union
 
 import msgspec
 import orjson
 
 from liveops.domain.event_schema import FLOAT_SAFE_INT
+from liveops.domain.json_keys import duplicate_key
 
 if TYPE_CHECKING:
     from liveops.models.app_config import AppConfig, EventSpec, FieldSpec
@@ -39,7 +40,7 @@ CHAR_TEXT_MAX = 6
 IDS = attrgetter("event_id")
 TIMES = attrgetter("event_time")
 PAYLOAD = attrgetter("payload")
-TZINFO = attrgetter("tzinfo")
+ENCODER = msgspec.json.Encoder()
 
 
 class Impossible(Exception):
@@ -92,7 +93,12 @@ def _event_struct(event_type: str, spec: EventSpec) -> type[msgspec.Struct]:
         else:
             fields.append((name, Union[kind, msgspec.UnsetType], msgspec.UNSET))  # noqa: UP007
     payload = msgspec.defstruct(
-        f"Payload_{event_type}", fields, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+        f"Payload_{event_type}",
+        fields,
+        kw_only=True,
+        forbid_unknown_fields=True,
+        omit_defaults=True,
+        gc=False,
     )
     return msgspec.defstruct(
         f"Event_{event_type}",
@@ -108,6 +114,8 @@ def _event_struct(event_type: str, spec: EventSpec) -> type[msgspec.Struct]:
         tag=event_type,
         forbid_unknown_fields=True,
         omit_defaults=True,
+        # scalars only: no reference cycle is possible, so the collector need not track them
+        gc=False,
     )
 
 
@@ -125,6 +133,12 @@ def payload_text_bound(spec: EventSpec) -> int | None:
         else:
             return None
     return total
+
+
+class Decoded(NamedTuple):
+    envelope: dict[str, Any]  # the envelope fields that are present
+    events: list[Any]
+    events_json: bytes  # the events encoded again, in order: what is queued
 
 
 class BatchDecoder:
@@ -153,9 +167,10 @@ class BatchDecoder:
             )
             self._decoder = msgspec.json.Decoder(batch)
 
-    def decode(self, raw: str) -> tuple[dict[str, Any], list[Any]] | None:
-        """(the envelope fields that are present, the decoded events), or None when msgspec
-        refuses the body (the caller then parses it as JSON and lets the reference decide)."""
+    def decode(self, raw: str) -> Decoded | None:
+        """The batch decoded, or None when msgspec
+        refuses the body or a key repeats in it (the caller then parses it as JSON and lets the
+        reference decide, which words the refusal)."""
         if self._decoder is None:
             return None
         try:
@@ -163,7 +178,12 @@ class BatchDecoder:
         except msgspec.DecodeError:  # also ValidationError
             return None
         envelope = {name: value for name in ENVELOPE if (value := getattr(batch, name)) is not msgspec.UNSET}
-        return envelope, batch.events
+        # the events as queued, encoded once: also the count that proves no key repeats in raw
+        events_json = ENCODER.encode(batch.events)
+        colons = events_json.count(b":") + ENCODER.encode(envelope).count(b":") + 1  # "events":
+        if duplicate_key(raw, colons) is not None:
+            return None
+        return Decoded(envelope, batch.events, events_json)
 
     def oversize(self, max_payload_bytes: int) -> frozenset[type]:
         """The event structs whose payload text may exceed the limit (measured one by one)."""
@@ -194,12 +214,11 @@ def accept_decoded(
     if len(set(map(IDS, events))) != count:
         return None
     try:
-        moments = list(map(datetime.fromisoformat, map(TIMES, events)))
-    except ValueError:
+        moments = map(datetime.fromisoformat, map(TIMES, events))
+        # a time without an offset cannot be subtracted from the aware epoch: TypeError
+        client_ms = list(map(floordiv, map(sub, moments, repeat(EPOCH)), repeat(ONE_MS)))
+    except (ValueError, TypeError):
         return None
-    if None in map(TZINFO, moments):
-        return None
-    client_ms = list(map(floordiv, map(sub, moments, repeat(EPOCH)), repeat(ONE_MS)))
     if min(client_ms) + skew_ms < oldest_ms or max(client_ms) + skew_ms > newest_ms:
         return None
     if oversize and not oversize.isdisjoint(map(type, events)):

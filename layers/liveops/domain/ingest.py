@@ -14,10 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import orjson
 
-from liveops.domain.batch_decoder import EPOCH, ONE_MS, BatchDecoder, accept_decoded, is_decoded, to_dicts
+from liveops.domain.batch_decoder import (
+    ENCODER,
+    EPOCH,
+    ONE_MS,
+    BatchDecoder,
+    accept_decoded,
+    is_decoded,
+    to_dicts,
+)
 from liveops.domain.event_schema import EventValidator, compile_taxonomy
 from liveops.errors import BadRequest
 
@@ -53,7 +60,6 @@ class CompiledApp:
 
 
 MESSAGE_VERSION = 2
-ENCODER = msgspec.json.Encoder()
 
 
 @dataclass
@@ -66,6 +72,8 @@ class ValidatedBatch:
     # each accepted event's client time in epoch ms, as checked here (the writer applies the skew)
     client_ms: list[int] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # `events` as JSON text when the decoder's encoding of them is at hand (all were accepted)
+    events_json: bytes | None = None
 
     @property
     def accepted(self) -> int:
@@ -127,6 +135,7 @@ def validate_batch(
         all_client_ms = accept_decoded(events, skew_ms, oldest_ms, newest_ms, oversize, max_payload_bytes)
         if all_client_ms is not None:
             result.events = events
+            result.events_json = batch.events_json
             result.client_ms = all_client_ms
             return result
         events = to_dicts(events)
@@ -226,7 +235,7 @@ def queue_messages(batch: ValidatedBatch, max_bytes: int) -> list[bytes]:
     def message(client_ms: list[int], events: bytes) -> bytes:
         return head + b',"client_ms":' + orjson.dumps(client_ms) + b',"events":' + events + b"}"
 
-    whole = message(batch.client_ms, ENCODER.encode(batch.events))
+    whole = message(batch.client_ms, batch.events_json or ENCODER.encode(batch.events))
     if len(whole) <= max_bytes:  # the usual case: one message
         return [whole]
     messages: list[bytes] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, WithJsonSchema
 
 # Events are typed loosely here on purpose: each one is validated on its own against the app's
 # taxonomy, so a bad event is rejected alone instead of failing the whole batch.
@@ -37,6 +37,19 @@ class BatchIn(BaseModel):
         default=None, description="client clock when sending; corrects skew"
     )
     events: Annotated[list[RawEvent], Field(min_length=1, max_length=500)]
+    # the events as JSON text, when an app's decoder read them: queued as they are, encoded once
+    _events_json: bytes | None = PrivateAttr(default=None)
+
+    @classmethod
+    def decoded(cls, envelope: dict[str, Any], events: list[Any], events_json: bytes) -> BatchIn:
+        """The batch an app's decoder read (`events_json`: its events encoded, in order)."""
+        batch = cls.model_validate({**envelope, "events": events})
+        batch._events_json = events_json
+        return batch
+
+    @property
+    def events_json(self) -> bytes | None:
+        return self._events_json
 
     def __repr__(self) -> str:
         # short, and without user_id: frameworks log request models (Powertools formats it eagerly)

@@ -377,3 +377,37 @@ def test_prune_archive_removes_old_snapshots_and_leftovers_but_not_newer_uploads
     assert b"20261103T000000Z" not in (site.get(f"apps/{app}/archive/index.html") or (b"", ""))[0]
     assert site.prune_archive(app, 2, dry_run=False) == (0, 0)
     assert site.prune_archive("never-published", 2, dry_run=False) == (0, 0)
+
+
+@pytest.mark.parametrize("kanon", [12, 13])
+def test_the_uploaded_dashboard_holds_no_group_under_k(
+    stack: AwsStack, published_app: str, monkeypatch: pytest.MonkeyPatch, kanon: int
+) -> None:
+    """What readers download (data.json, every CSV, the page): with 12 players, k = 12 shows the
+    win rate, k = 13 leaves out every group, in every file."""
+    monkeypatch.setenv("METRICS_KANON_MIN", str(kanon))
+    from liveops.settings import get_settings
+
+    get_settings.cache_clear()
+    wiring.reset()
+    report = stack.function("PublishFunction").invoke({"job": "publish", "app_id": APP})
+    assert report["apps"][APP]["status"] == "ok", report
+    base = f"apps/{APP}/archive/{report['apps'][APP]['snapshot']}/"
+    objects = site_objects(stack)
+    data = json.loads(objects[base + "data.json"])
+    csvs = {key: objects[key].decode() for key in objects if key.startswith(base + "csv/")}
+    page = objects[f"apps/{APP}/index.html"].decode()
+    win_rate = f"{8 / 12:.4f}"[:5]  # 0.666 however it is rounded
+    # incident counts are no user figures; SLO rows are checked below
+    shown = [name for name, rows in data["tables"].items() if rows and name not in ("slo", "incident_stats")]
+    if kanon == 12:
+        assert {"kpis", "timeseries", "funnels", "spans"} <= set(shown), shown
+        assert win_rate in json.dumps(data["tables"]["kpis"]) and "win_rate" in csvs[base + "csv/kpis.csv"]
+        return
+    assert shown == [], {name: data["tables"][name] for name in shown}
+    assert data["suppressed"]["kpis"] >= 1 and data["suppressed"]["timeseries"] >= 1
+    for key, text in csvs.items():
+        if not key.endswith(("incident_stats.csv", "slo.csv")):
+            assert len(text.strip().splitlines()) <= 1, (key, text)  # the header only
+    assert win_rate not in page and "66.7" not in page
+    assert all(row["status"] not in ("ok", "breached") for row in data["tables"]["slo"]), data["tables"]["slo"]

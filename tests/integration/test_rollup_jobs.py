@@ -261,3 +261,62 @@ def test_daily_figures_from_the_narrow_read_equal_those_of_whole_rows(stack: Aws
         )
     )
     assert engine.span_daily(config, day_ms).num_rows > 0
+
+
+class Recording:
+    """An engine that records which job called it and answers with the real embedded engine."""
+
+    def __init__(self, inner: Any, calls: list[str], name: str) -> None:
+        self._inner, self._calls, self._name = inner, calls, name
+
+    def __getattr__(self, method: str) -> Any:
+        def call(*args: Any) -> Any:
+            self._calls.append(f"{self._name}.{method}")
+            return getattr(self._inner, method)(*args)
+
+        return call
+
+
+def test_the_app_configs_engine_is_used_unless_a_run_names_one(stack: AwsStack, key: str) -> None:
+    send(key, runs(NOW - timedelta(minutes=20), 2, "s1"))
+    drain_to_lake(stack)
+    base = wiring.rollup_jobs()
+    calls: list[str] = []
+    real = base._engines["embedded"]
+    engines = {"embedded": Recording(real, calls, "embedded"), "athena": Recording(real, calls, "athena")}
+    jobs = RollupJobs(base._apps, base._state, base._curated, base._catalogs, engines)
+
+    assert jobs.run("rollup", "jobs-game")["apps"]["jobs-game"]["engine"] == "embedded"
+    assert calls and {c.split(".")[0] for c in calls} == {"embedded"}
+    apply_config(wiring.apps_store(), load_app_config({**CONFIG, "rollup_engine": "athena"}))
+    calls.clear()
+    wiring.job_state().mark("hour", "jobs-game", f"{TODAY.isoformat()}T{NOW.hour:02d}")
+    assert jobs.run("rollup", "jobs-game")["apps"]["jobs-game"]["engine"] == "athena"
+    assert calls and {c.split(".")[0] for c in calls} == {"athena"}
+    calls.clear()  # `--engine` on the command line wins over the app config
+    report = jobs.run("rollup-daily", "jobs-game", "embedded")["apps"]["jobs-game"]
+    assert report["engine"] == "embedded" and {c.split(".")[0] for c in calls} == {"embedded"}
+    assert {c.split(".")[1] for c in calls} == {"rollup", "span_daily", "funnel_daily", "experiment_daily"}
+
+
+def test_every_curated_table_is_registered_in_glue(stack: AwsStack, key: str) -> None:
+    send(key, runs(NOW - timedelta(minutes=20), 2, "s1"))
+    drain_to_lake(stack)
+    for job in ("rollup", "rollup-daily"):
+        assert wiring.job(job)("jobs-game", {})["apps"]["jobs-game"]["status"] == "ok"
+    glue, bucket = aws.client("glue"), stack.env["LAKE_BUCKET"]
+    for table in (
+        "rollup_hourly",
+        "rollup_daily",
+        "kpi_daily",
+        "span_daily",
+        "funnel_daily",
+        "experiment_daily",
+    ):
+        partitions = glue.get_partitions(DatabaseName=stack.env["GLUE_DATABASE"], TableName=table)[
+            "Partitions"
+        ]
+        found = {tuple(p["Values"]): p["StorageDescriptor"]["Location"] for p in partitions}
+        assert ("jobs-game", TODAY.isoformat()) in found, (table, found)
+        location = found[("jobs-game", TODAY.isoformat())]
+        assert location.startswith(f"s3://{bucket}/curated/{table}/app_id=jobs-game/dt={TODAY.isoformat()}")

@@ -386,11 +386,13 @@ def register(
 
     @app.get(
         "/v1/metrics/storage",
-        summary="Bytes and objects the lake holds per data category of an app",
+        summary="Bytes and objects (or items) an app holds per data category",
         description=(
-            "Listed from the lake: raw events, each curated table, exports; `last_cleanup` is the "
-            "retention job's last report (per category: what it deleted, objects or items, bytes, "
-            "and what is stored after it; `dry_run` flags a run that changed nothing)."
+            "Every retention category where it lives: raw events, each curated table and exports "
+            "in the lake, incidents and assignments in DynamoDB, dashboard snapshots in the site "
+            "bucket's archive (`prefix` names the location). `last_cleanup` is the retention "
+            "job's last real run (per category: what it deleted, objects or items, bytes, and what "
+            "is stored after it); dry runs are recorded apart and never replace it."
         ),
         tags=["metrics"],
         security=BEARER,

@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
 
 class CuratedReader(Protocol):
-    def read(self, table_name: str, app_id: str, first: date, last: date) -> "pa.Table": ...
+    def read(
+        self, table_name: str, app_id: str, first: date, last: date, dimension: str | None = None
+    ) -> "pa.Table": ...
 
 
 class PrefixUsage(Protocol):
@@ -63,17 +65,19 @@ class MetricsBackend:
     # the UTC date: from it on, daily figures are combined from hourly rows (see daily_rollups)
     today: Callable[[], date] = lambda: datetime.now(UTC).date()
 
-    def daily_rollups(self, app_id: str, span: "Window") -> "pa.Table":
+    def daily_rollups(self, app_id: str, span: "Window", dimension: str | None = None) -> "pa.Table":
         """rollup_daily rows of the range; days not rolled up daily yet (today, or before the first
-        daily run) are combined from hourly rows. Shared by the routes and the figures collector."""
+        daily run) are combined from hourly rows. `dimension`: only that dimension's rows (TOTAL
+        for the totals), as read, so a 120-day range holds only what its caller uses. Shared by
+        the routes and the figures collector."""
         from liveops.domain.metrics import fill_from_hourly, missing_days
 
         first, last = span.days()
-        daily = self.lake.read("rollup_daily", app_id, first, last)
+        daily = self.lake.read("rollup_daily", app_id, first, last, dimension)
         missing = missing_days(daily, first, last, self.today())
         if not missing:
             return daily
-        hourly = self.lake.read("rollup_hourly", app_id, missing[0], missing[-1])
+        hourly = self.lake.read("rollup_hourly", app_id, missing[0], missing[-1], dimension)
         return fill_from_hourly(daily, hourly, missing)
 
 
@@ -135,8 +139,11 @@ def register(
         filters = {name: value for name, value in params.items() if name not in reserved}
         return select_dimension(config, group_by, filters)
 
-    def daily_rollups(app_id: str, span: "Window") -> "pa.Table":
-        return backend().daily_rollups(app_id, span)
+    def daily_rollups(app_id: str, span: "Window", chosen: "Selection") -> "pa.Table":
+        """The range's daily rows of the chosen dimension only (the totals when none is chosen)."""
+        from liveops.rollups.schema import TOTAL
+
+        return backend().daily_rollups(app_id, span, chosen.dimension or TOTAL)
 
     def answer(
         fmt: str, body: dict[str, Any], table: tuple[list[str], list[list[Any]]], suppressed: int
@@ -209,7 +216,7 @@ def register(
         elif granularity == "hour":
             rows = backend().lake.read("rollup_hourly", app_id, first, last)
         else:
-            rows = daily_rollups(app_id, span)
+            rows = daily_rollups(app_id, span, chosen)
         kanon = backend().settings.metrics_kanon_min
         series, suppressed = domain.timeseries(rows, ref, chosen, span, granularity, kanon)
         body = {
@@ -245,7 +252,7 @@ def register(
         config = load(app_id)
         span = window(start, end)
         kanon = backend().settings.metrics_kanon_min
-        figures = domain.overview(daily_rollups(app_id, span), config, span, kanon)
+        figures = domain.overview(daily_rollups(app_id, span, domain.Selection()), config, span, kanon)
         figures["latest_incidents"] = backend().latest_incidents(app_id)
         body = {**ranged(app_id, span), **figures}
         return answer(fmt, body, domain.overview_table(figures), figures["suppressed"])
@@ -276,7 +283,7 @@ def register(
         span = window(start, end)
         chosen = selection(config, group_by, COMMON | {"group_by"})
         kanon = backend().settings.metrics_kanon_min
-        entries, suppressed = domain.kpis(daily_rollups(app_id, span), config, chosen, span, kanon)
+        entries, suppressed = domain.kpis(daily_rollups(app_id, span, chosen), config, chosen, span, kanon)
         body = {**ranged(app_id, span), "kpis": entries, "suppressed": suppressed}
         return answer(fmt, body, domain.kpis_table(entries, chosen), suppressed)
 
@@ -319,7 +326,7 @@ def register(
         entered = None
         if spec.by == "session":
             # funnel rows count sessions; the users behind them come from the entry event's rollup
-            entered = domain.entry_users(daily_rollups(app_id, span), spec.steps[0], chosen, span)
+            entered = domain.entry_users(daily_rollups(app_id, span, chosen), spec.steps[0], chosen, span)
         kanon = backend().settings.metrics_kanon_min
         groups, suppressed = domain.funnel(rows, funnel, spec, chosen, span, kanon, entered)
         body = {

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from liveops.rollups.schema import ASSIGNMENTS, SORT_KEYS, TABLES
@@ -53,18 +54,29 @@ class CuratedLake:
         )
         return key
 
-    def read_day(self, table_name: str, app_id: str, day: date) -> pa.Table | None:
+    def read_day(
+        self, table_name: str, app_id: str, day: date, dimension: str | None = None
+    ) -> pa.Table | None:
+        """The day's file, or None; `dimension`: only the rows of that `dim_name` (TOTAL for the
+        totals), filtered here so that a range's read holds only what its caller uses."""
         key = self.prefix(table_name, app_id, day) + FILE_NAME
         try:
             body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         except self._s3.exceptions.NoSuchKey:
             return None
-        return pq.read_table(io.BytesIO(body)).cast(TABLES[table_name])
+        # ParquetFile: ~40 % less per file than read_table's dataset layer (a range reads 120 files)
+        table = pq.ParquetFile(io.BytesIO(body)).read().cast(TABLES[table_name])
+        if dimension is not None:
+            table = table.filter(pc.equal(table["dim_name"], dimension))
+        return table
 
-    def read(self, table_name: str, app_id: str, first: date, last: date) -> pa.Table:
-        """Every stored day in [first, last], concatenated (missing days are simply absent)."""
+    def read(
+        self, table_name: str, app_id: str, first: date, last: date, dimension: str | None = None
+    ) -> pa.Table:
+        """Every stored day in [first, last], concatenated (missing days are simply absent);
+        `dimension` as in `read_day`, applied file by file in the reader threads."""
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        found = self._pool.map(lambda d: self.read_day(table_name, app_id, d), days)
+        found = self._pool.map(lambda d: self.read_day(table_name, app_id, d, dimension), days)
         parts = [table for table in found if table is not None]
         schema = TABLES[table_name]
         return pa.concat_tables(parts) if parts else schema.empty_table()

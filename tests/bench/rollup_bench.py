@@ -13,13 +13,18 @@ Each engine then runs in a fresh subprocess over the same files so that its peak
   the day again, through a `RawReader` over the local files that reads like
   `lake.RawEventsReader` (a file's bytes, then `read_columns` of the rollups' columns, one file
   ahead with `prefetch`). Both calls run in the same child, one after the other; its peak RSS is
-  the larger of the two jobs' peaks (the rollup job's own peak is printed too). Not included: the
-  rollup-daily job's other tables (`span_daily`, `funnel_daily`, `experiment_daily`), which read
-  the day again each;
+  the larger of the two jobs' peaks (the rollup job's own peak is printed too). The rollup-daily
+  job's other tables are measured apart (below);
 - one pass (secondary, not the product's path): the files are read once (`read_columns`, one
   ahead) into `prepare`, which deduplicates once; `embedded.rollup_rows` then computes the hourly
   and the daily table from the same prepared rows. Its difference to the jobs is the cost of the
   daily job's second read + dedupe;
+- rollup-daily job (diagnostic): every engine call of `RollupJobs._daily` for the day in one
+  child, in the job's order: the daily rollup (kpi_daily from it), `span_daily`, `funnel_daily`,
+  `experiment_daily`, each reading the files it needs again. The bench config has a span, a funnel
+  and four experiment metrics over the generated event types and fields; the assignments (every
+  user of the data, two variants) are derived from the files and written beforehand as the lake
+  holds them. Their figures are not compared with DuckDB's (no SQL of them here);
 - DuckDB: the same contract (docs/rollups.md) in SQL over `read_parquet`: the deduplicated rows
   are prepared once into a temporary table, then the hourly and daily tables are created from it,
   with DuckDB's default settings (threads = cores).
@@ -154,6 +159,17 @@ CONFIG_DOC: dict[str, Any] = {
             "denominator": {"event": "session_start"},
         },
     },
+    # the rollup-daily job's other tables (not in the DuckDB comparison: hourly and daily rollups
+    # use none of them), over event types and fields the generated data has
+    "spans": {"level_time": {"start": "level_start", "end": "level_end", "key": "level", "max_minutes": 60}},
+    "funnels": {
+        "first_purchase": {
+            "by": "session",
+            "window_minutes": 60,
+            "steps": ["session_start", "level_start", "level_end", "purchase"],
+        }
+    },
+    "experiments": {"metrics": ["conversion", "revenue.sum", "load_time.avg", "events.count"]},
 }
 
 
@@ -828,6 +844,92 @@ def run_jobs(out: Path, hours: int) -> dict[str, Any]:
     }
 
 
+def bench_assignments(hours: int) -> pa.Table:
+    """Assignments (schema.ASSIGNMENTS) for the bench's experiment metrics, derived from the data
+    without changing its generator: every user of the files is in `onboarding_v2`, half of them
+    (by the last hex digit of their hash) in each variant, assigned the day before."""
+    from liveops.rollups.schema import ASSIGNMENTS
+    from liveops.storage.lake import read_columns
+
+    hashes = [read_columns(path, ["user_hash"])["user_hash"].unique().dictionary for path in files(hours)]
+    users = pc.unique(pa.chunked_array(hashes).cast(pa.string())).drop_null()
+    treated = pc.is_in(pc.utf8_slice_codeunits(users, -1), pa.array(list("02468ace")))
+    count = len(users)
+    assigned_at = pa.array(np.full(count, DAY0_MS - DAY_MS), pa.int64()).cast(
+        ASSIGNMENTS.field("assigned_at").type
+    )
+    return pa.table(
+        {
+            "experiment_id": pa.array(["onboarding_v2"] * count, pa.string()),
+            "variant_id": pc.if_else(treated, "treatment", "control"),
+            "user_hash": users,
+            "assigned_at": assigned_at,
+        },
+        schema=ASSIGNMENTS,
+    )
+
+
+def assignments_file(out: Path, hours: int) -> Path:
+    """The bench's assignments as the lake holds them (`curated/assignments/`: one Parquet file),
+    written by a process of its own so that no child's memory counts their making."""
+    path = out.parent / f"assignments-{hours}h.parquet"
+    if not path.exists():
+        subprocess.run(
+            [sys.executable, __file__, "--write-assignments", str(path), "--hours", str(hours)], check=True
+        )
+    return path
+
+
+def run_daily(out: Path, hours: int) -> dict[str, Any]:
+    """The whole `rollup-daily` job's engine calls for the day, as `RollupJobs._daily` makes them:
+    the daily rollup (and kpi_daily of it), then span_daily, funnel_daily and experiment_daily
+    (which reads the assignments file, as the job reads `curated/assignments/`). Peaks are the
+    process's peak RSS so far after each step."""
+    from liveops.rollups.embedded import kpi_daily
+    from liveops.rollups.engines import EmbeddedEngine
+
+    config = bench_config()
+    assignments = assignments_file(out, hours)
+    engine = EmbeddedEngine(LocalRawReader(hours), lambda app_id: pq.read_table(assignments))
+    baseline = peak_mib()
+    cpu = cpu_seconds()
+    steps: dict[str, float] = {}
+    peaks: dict[str, float] = {}
+    rows: dict[str, int] = {}
+    started = last = time.perf_counter()
+    calls = {
+        "daily rollup": lambda: engine.rollup(config, DAY0_MS, DAY0_MS + DAY_MS, DAY_MS),
+        "span_daily": lambda: engine.span_daily(config, DAY0_MS),
+        "funnel_daily": lambda: engine.funnel_daily(config, DAY0_MS),
+        "experiment_daily": lambda: engine.experiment_daily(config, DAY0_MS),
+    }
+    tables = {}
+    for name, call in calls.items():
+        table = call()
+        if name == "daily rollup":
+            rows["kpi_daily"] = kpi_daily(table).num_rows
+        else:
+            tables[name] = table  # small: kept to write after the timed part
+        rows[name] = table.num_rows
+        del table
+        now = time.perf_counter()
+        steps[name], last = now - last, now
+        peaks[name] = peak_mib()
+    cpu = cpu_seconds() - cpu
+    for name, table in tables.items():
+        pq.write_table(table, out / f"{name}.parquet")
+    return {
+        "seconds": last - started,
+        "steps": steps,
+        "peaks": peaks,
+        "rows": rows,
+        "cpu": cpu,
+        "peak_mib": peak_mib(),
+        "baseline_mib": baseline,
+        "assigned_users": pq.ParquetFile(assignments).metadata.num_rows,
+    }
+
+
 def run_duckdb(out: Path, hours: int) -> dict[str, Any]:
     import duckdb
 
@@ -927,7 +1029,7 @@ def figure(table: pa.Table, kind: str, name: str, column: str) -> list[Any]:
 
 # ------------------------------------------------------------------------------------ the rows
 ENGINES = ("jobs", "embedded", "duckdb")
-CHILDREN = {"jobs": run_jobs, "embedded": run_embedded, "duckdb": run_duckdb}
+CHILDREN = {"jobs": run_jobs, "embedded": run_embedded, "duckdb": run_duckdb, "daily": run_daily}
 
 
 def bench_rollups(repeat: int = 1, hours: int = 24) -> list[Row]:
@@ -944,12 +1046,13 @@ def bench_rollups(repeat: int = 1, hours: int = 24) -> list[Row]:
     load = os.getloadavg()[0]
     runs: dict[str, list[dict[str, Any]]] = {engine: [] for engine in ENGINES}
     results: dict[str, dict[str, pa.Table]] = {}
+    daily_runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="rollup-bench-") as tmp:
         for _ in range(repeat):
-            for engine in ENGINES:
+            for engine in (*ENGINES, "daily"):
                 out = Path(tmp, engine)
                 out.mkdir(exist_ok=True)
-                runs[engine].append(child(engine, out, hours))
+                (daily_runs if engine == "daily" else runs[engine]).append(child(engine, out, hours))
         for engine in runs:
             results[engine] = {
                 g: pq.read_table(Path(tmp, engine, f"{g}.parquet")) for g in ("hourly", "daily")
@@ -988,6 +1091,15 @@ def bench_rollups(repeat: int = 1, hours: int = 24) -> list[Row]:
     )
     one_pass_check = (
         "equal to DuckDB's" if not problems["embedded"] else "MISMATCH: " + problems["embedded"][0]
+    )
+    daily = min(daily_runs, key=lambda r: r["seconds"])
+    daily_peak = max(r["peak_mib"] for r in daily_runs)
+    config = bench_config()
+    span = next(iter(config.spans.values()))
+    funnel = next(iter(config.funnels.values()))
+    daily_steps = " + ".join(f"{name} {seconds:.1f}" for name, seconds in daily["steps"].items())
+    daily_rows = ", ".join(
+        f"{name} {count:,}" for name, count in daily["rows"].items() if name != "daily rollup"
     )
     return [
         (
@@ -1033,6 +1145,22 @@ def bench_rollups(repeat: int = 1, hours: int = 24) -> list[Row]:
             f"the jobs' second read+dedupe costs {jobs['seconds'] - emb['seconds']:.1f} s",
             "- (diagnostic)",
         ),
+        (
+            f"{label}: rollup-daily job, every table (daily rollup, span, funnel, experiment), wall",
+            f"{daily['seconds']:.1f} s ({daily_steps}; cpu {daily['cpu']:.0f} s)"
+            + (" (OVER 60 s)" if daily["seconds"] >= 60 else ""),
+            f"span {span.start}→{span.end} by {span.key}, funnel of {len(funnel.steps)} steps by "
+            f"{funnel.by}, experiment metrics {', '.join(config.experiments.metrics)} over "
+            f"{daily['assigned_users']:,} assigned users; rows: {daily_rows}",
+            "< 60 s (diagnostic)",
+        ),
+        (
+            f"{label}: peak RSS (the rollup-daily job, every table)",
+            f"{daily_peak:,.0f} MiB{' (OVER 2 GiB)' if daily_peak > 2048 else ''} (after the daily rollup "
+            f"{daily['peaks']['daily rollup']:,.0f}; after imports {daily['baseline_mib']:,.0f})",
+            f"the jobs' engine calls above: {peak['jobs']:,.0f} MiB",
+            "≤ 2 GiB (diagnostic)",
+        ),
     ]
 
 
@@ -1047,9 +1175,10 @@ def print_rows(rows: list[Row]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", choices=ENGINES)
+    parser.add_argument("--child", choices=list(CHILDREN))
     parser.add_argument("--out", type=Path)
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument("--write-assignments", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=1, help="runs per engine; the fastest counts")
     parser.add_argument(
         "--hours",
@@ -1063,6 +1192,9 @@ def main() -> int:
     if args.child:
         result = CHILDREN[args.child](args.out, args.hours)
         print(json.dumps(result))
+        return 0
+    if args.write_assignments:
+        pq.write_table(bench_assignments(args.hours), args.write_assignments)
         return 0
     if args.generate_only:
         print(json.dumps(generate()))

@@ -320,3 +320,45 @@ def test_every_curated_table_is_registered_in_glue(stack: AwsStack, key: str) ->
         assert ("jobs-game", TODAY.isoformat()) in found, (table, found)
         location = found[("jobs-game", TODAY.isoformat())]
         assert location.startswith(f"s3://{bucket}/curated/{table}/app_id=jobs-game/dt={TODAY.isoformat()}")
+
+
+def test_a_copy_with_another_event_type_in_another_file_is_deduplicated(stack: AwsStack, key: str) -> None:
+    """span_daily and funnel_daily read their own event types only, yet an event id delivered
+    first as a `ping` and later (another batch, another lake file) as a `run_start` counts as the
+    ping: the earliest received copy wins, whatever its type (docs/rollups.md, "Dedupe")."""
+    doc = {**CONFIG, "events": {**CONFIG["events"], "ping": {"fields": {}}}}
+    apply_config(wiring.apps_store(), load_app_config(doc))
+    config = load_app_config(doc)
+    first = event("ping", when=NOW - timedelta(minutes=25))
+    send(key, [first, *runs(NOW - timedelta(minutes=20), 2, "s1")])
+    drain_to_lake(stack)
+    copy = {
+        **event("run_start", when=NOW - timedelta(minutes=15), run_id="dup"),
+        "event_id": first["event_id"],
+    }
+    end = event("run_end", when=NOW - timedelta(minutes=10), run_id="dup", outcome="win", duration_ms=1.0)
+    send(key, [copy, end], session="s2")
+    drain_to_lake(stack)
+    reader = RawEventsReader(aws.client("s3"), wiring.get_settings().lake_bucket)
+    whole = reader.read_days("jobs-game", YESTERDAY, TODAY + timedelta(days=1))
+    assert pc.sum(pc.equal(whole["event_id"], first["event_id"])).as_py() == 2  # both copies stored
+
+    engine = wiring.rollup_jobs()._engines["embedded"]
+    day_ms = int(datetime.combine(TODAY, datetime.min.time(), UTC).timestamp() * 1000)
+    spans = engine.span_daily(config, day_ms)
+    total = spans.filter(pc.equal(spans["dim_name"], "*")).to_pylist()
+    assert [(row["span"], row["n"]) for row in total] == [("run_time", 2)]  # not the "dup" run
+    assert sorted(spans.to_pylist(), key=repr) == sorted(
+        embedded.span_daily(within(whole, day_ms - DAY_MS, day_ms + DAY_MS), config, day_ms).to_pylist(),
+        key=repr,
+    )
+    funnels = engine.funnel_daily(config, day_ms)
+    assert sorted(funnels.to_pylist(), key=repr) == sorted(
+        embedded.funnel_daily(within(whole, day_ms, day_ms + 2 * DAY_MS), config, day_ms).to_pylist(),
+        key=repr,
+    )
+    play = funnels.filter(pc.equal(funnels["dim_name"], "*"))
+    assert dict(zip(play["step"].to_pylist(), play["units"].to_pylist(), strict=True)) == {
+        0: 1,
+        1: 1,
+    }  # s1 only

@@ -8,7 +8,7 @@ percentiles from values sorted once per measure and then stably by group.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,10 +23,21 @@ from liveops.rollups.grouping import (
     dense_code,
     distinct_counts,
     quantiles,
+    run_starts,
     small_codes,
     stable_order,
 )
-from liveops.rollups.prepare import Rows, prepare, release_freed_memory
+from liveops.rollups.prepare import (
+    Gather,
+    Need,
+    Needed,
+    Rows,
+    StringSet,
+    is_in,
+    needed_rows,
+    prepare,
+    release_freed_memory,
+)
 from liveops.rollups.schema import (
     EXPERIMENT_DAILY,
     FUNNEL_DAILY,
@@ -265,16 +276,122 @@ def rollup(raw: pa.Table, config: AppConfig, granularity_ms: int) -> pa.Table:
 
 
 # ---------------------------------------------------------------------------- the other daily tables
-class Deduped:
-    """The deduplicated raw table of a period, with its identities and dimension values."""
+# The raw tables of a period with (at least) the given columns, e.g. the period's lake files one by
+# one; called again when a second read is needed (`prepare.needed_rows`).
+Source = Callable[[Sequence[str]], Iterable[pa.Table]]
 
-    def __init__(self, raw: pa.Table, config: AppConfig) -> None:
-        self.rows = prepare([raw], config, figures=False)
-        self.table = raw if self.rows.kept.all() else raw.filter(pa.array(self.rows.kept))
-        self.values = TableValues(self.table)
+
+def _one_table(raw: pa.Table) -> Source:
+    return lambda columns: [raw]
+
+
+def _read(source: Source, config: AppConfig, need: Need) -> Needed:
+    """The rows `need` picks from the period, deduplicated as if every row were (the dedupe keys of
+    every row take part), read table by table: memory holds the picked rows' narrow columns."""
+    return needed_rows(source(need.columns(config)), config, need, lambda: source(need.key_columns()))
+
+
+def _of_types(types: Iterable[str]) -> Callable[[pa.Table], np.ndarray]:
+    labels = StringSet(types)
+    return lambda table: is_in(table["event_type"], labels)
+
+
+def span_need(config: AppConfig) -> Need:
+    """Spans read their start and end events: times, key, identities, dimension values."""
+    return Need(
+        rows=_of_types(t for s in config.spans.values() for t in (s.start, s.end)),
+        reads=("event_type",),
+        keep=("nums", "attrs"),
+        keys=frozenset(s.key for s in config.spans.values()),
+    )
+
+
+def funnel_need(config: AppConfig) -> Need:
+    """Funnels read the events of their steps: times, units (sessions or identities), dimension values."""
+    by_session = any(f.by == "session" for f in config.funnels.values())
+    return Need(
+        rows=_of_types(step for f in config.funnels.values() for step in f.steps),
+        reads=("event_type",),
+        keep=("session_id",) if by_session else (),
+    )
+
+
+def experiment_need(config: AppConfig, users: pa.Array) -> Need:
+    """Experiments read the rows of assigned users (`users`): every row when a metric counts the
+    active users whatever they did (`events.count`, `m.sum`, `m.count`: a user active that day
+    contributes (0, 1) without any event of the measure), else the events of the metrics only (a
+    KPI and `m.avg` leave users without such events out, y = 0). No codes: user, type, fields."""
+    events: set[str] = set()
+    keys: set[str] = set()
+    every_row = False
+    for metric in config.experiments.metrics:
+        if metric in config.kpis:
+            kpi = config.kpis[metric]
+            events.update((kpi.numerator.event, kpi.denominator.event))
+            keys.update((*kpi.numerator.where, *kpi.denominator.where))
+        elif metric == "events.count":
+            every_row = True
+        else:
+            measure_name, agg = metric.rsplit(".", 1)
+            measure = config.measures[measure_name]
+            events.add(measure.event)
+            keys.update((measure.field, *measure.where))
+            every_row |= agg != "avg"
+    of_types = _of_types(events)
+    assigned_users = StringSet(users)
+
+    def rows(table: pa.Table) -> np.ndarray:
+        assigned = is_in(table["user_hash"], assigned_users)
+        return assigned if every_row else assigned & of_types(table)
+
+    return Need(
+        rows=rows,
+        reads=("event_type", "user_hash"),
+        keep=("user_hash", "nums", "attrs"),
+        keys=frozenset(keys),
+        codes=False,
+        ids=False,
+    )
+
+
+def _codes(column: pa.ChunkedArray) -> Codes:
+    """One code space over the chunks (e.g. dictionaries of several files), present labels only."""
+    codes, labels = Codes.unify([Codes.of(chunk) for chunk in column.chunks])
+    present = np.unique(codes[codes >= 0])
+    if len(present) == len(labels):
+        return Codes(codes, labels)
+    renumber = np.full(len(labels) + 1, -1, dtype=np.int64)  # -1 (missing) reads the last
+    renumber[present] = np.arange(len(present))
+    return Codes(small_codes(renumber[codes], len(present)), labels.take(pa.array(present)))
+
+
+class Deduped:
+    """The deduplicated rows a daily table needs (`prepare.needed_rows`), with their identities and
+    dimension values."""
+
+    def __init__(self, needed: Needed) -> None:
+        assert needed.rows is not None and needed.ids is not None, "spans and funnels need codes and ids"
+        self.rows = needed.rows
+        self.table = needed.table
+        self.ids = needed.ids
         self.times = self.rows.times
         self.ident = self.rows.ident
         self.idents = int(self.ident.max()) + 1 if len(self.ident) else 0
+        self._values: TableValues | None = None
+
+    @property
+    def count(self) -> int:
+        return self.rows.count
+
+    @property
+    def values(self) -> TableValues:
+        if self._values is None:
+            self._values = TableValues(self.table)
+        return self._values
+
+    def ids_of(self, rows: np.ndarray) -> Gather:
+        """The event ids of `rows`, by position in `rows`."""
+        return lambda positions: self.ids(rows[positions])
 
     def grouping_sets(self, rows: np.ndarray) -> Iterable[tuple[str, Codes]]:
         yield TOTAL, Codes.constant(len(rows), TOTAL)
@@ -309,19 +426,26 @@ def _key_values(values: TableValues, key: str) -> pa.Array:
     return pc.coalesce(values.flat("attrs").lookup(key), as_int)
 
 
-def _earliest_per_code(
-    codes: np.ndarray, times: np.ndarray, tie: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(unique codes, row index of the earliest row of each) with ties broken by `tie`."""
-    order = np.lexsort((tie, times, codes))
-    uniq, first = np.unique(codes[order], return_index=True)
-    return uniq, order[first]
-
-
-def _event_id_rank(raw: pa.Table) -> np.ndarray:
-    return np.argsort(
-        np.argsort(raw["event_id"].to_numpy(zero_copy_only=False), kind="stable"), kind="stable"
-    )
+def _earliest_per_code(codes: np.ndarray, times: np.ndarray, ids: Gather) -> tuple[np.ndarray, np.ndarray]:
+    """(unique codes, row index of the earliest row of each); where several rows share a code's
+    earliest time, the smallest event id wins (`ids`: the event ids of rows, read for those only)."""
+    order = np.lexsort((times, codes))
+    codes_in_order, times_in_order = codes[order], times[order]
+    first = np.flatnonzero(run_starts(codes_in_order))
+    runs = run_starts(codes_in_order, times_in_order)  # starts of the runs of equal (code, time)
+    following = first + 1
+    tied = first[following < len(order)]
+    tied = tied[~runs[tied + 1]]  # the earliest time of the code is shared
+    if len(tied):
+        run = np.cumsum(runs) - 1
+        candidates = np.flatnonzero(np.isin(run, run[tied]))
+        rows = order[candidates]
+        ranked = pa.table({"run": run[candidates], "id": ids(rows), "row": rows}).sort_by(
+            [("run", "ascending"), ("id", "ascending"), ("row", "ascending")]
+        )
+        winners = ranked["row"].to_numpy()[run_starts(ranked["run"].to_numpy())]
+        order[tied] = winners  # runs ascending: the tied groups' order
+    return codes_in_order[first], order[first]
 
 
 def _stats_parts(
@@ -358,24 +482,29 @@ def _stats_parts(
 
 def span_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
     """Spans ending on the day starting at `day_ms`; `raw` must reach back max_minutes before it."""
-    p = Deduped(raw, config)
-    if p.table.num_rows == 0 or not config.spans:
+    return spans_from(_one_table(raw), config, day_ms)
+
+
+def spans_from(source: Source, config: AppConfig, day_ms: int) -> pa.Table:
+    """span_daily of the period `source` reads (back max_minutes before the day), read only when a
+    span is configured, and then only its start and end events."""
+    if not config.spans:
         return SPAN_DAILY.empty_table()
-    tie = _event_id_rank(p.table)
+    p = Deduped(_read(source, config, span_need(config)))
+    if p.count == 0:
+        return SPAN_DAILY.empty_table()
     parts: list[dict[str, Any]] = []
-    types = p.table["event_type"]
+    types = p.rows.event_type
     for span_name, span in config.spans.items():
         keys = _key_values(p.values, span.key)
-        has_key = pc.is_valid(keys)
-        start_rows = np.flatnonzero(
-            pc.and_(pc.equal(types, span.start), has_key).to_numpy(zero_copy_only=False)
-        )
-        end_rows = np.flatnonzero(pc.and_(pc.equal(types, span.end), has_key).to_numpy(zero_copy_only=False))
+        has_key = pc.is_valid(keys).to_numpy(zero_copy_only=False)
+        start_rows = np.flatnonzero(types.is_(span.start) & has_key)
+        end_rows = np.flatnonzero(types.is_(span.end) & has_key)
         if len(start_rows) == 0 or len(end_rows) == 0:
             continue
         key_codes = Codes.of(pc.fill_null(keys, "")).codes
         start_keys, first_start = _earliest_per_code(
-            key_codes[start_rows], p.times[start_rows], tie[start_rows]
+            key_codes[start_rows], p.times[start_rows], p.ids_of(start_rows)
         )
         first_start = start_rows[first_start]
         # ends at or after their key's first start
@@ -389,7 +518,7 @@ def span_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
         ends, starts_of_ends = ends[after], starts_of_ends[after]
         if len(ends) == 0:
             continue
-        _, first_end = _earliest_per_code(key_codes[ends], p.times[ends], tie[ends])
+        _, first_end = _earliest_per_code(key_codes[ends], p.times[ends], p.ids_of(ends))
         end_row = ends[first_end]
         start_row = starts_of_ends[first_end]
         duration = (p.times[end_row] - p.times[start_row]).astype(np.float64)
@@ -407,19 +536,29 @@ def span_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
 # ---------------------------------------------------------------------------- funnel_daily
 def funnel_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
     """Units entering each funnel on the day at `day_ms`; `raw` must reach window_minutes past it."""
-    p = Deduped(raw, config)
-    if p.table.num_rows == 0 or not config.funnels:
+    return funnels_from(_one_table(raw), config, day_ms)
+
+
+def funnels_from(source: Source, config: AppConfig, day_ms: int) -> pa.Table:
+    """funnel_daily of the period `source` reads (window_minutes past the day), read only when a
+    funnel is configured, and then only the events of its steps."""
+    if not config.funnels:
         return FUNNEL_DAILY.empty_table()
-    tie = _event_id_rank(p.table)
-    types = p.table["event_type"]
+    p = Deduped(_read(source, config, funnel_need(config)))
+    if p.count == 0:
+        return FUNNEL_DAILY.empty_table()
+    types = p.rows.event_type
+    sessions: np.ndarray | None = None
+    in_day = (p.times >= day_ms) & (p.times < day_ms + DAY_MS)
     parts: list[dict[str, Any]] = []
     for funnel_name, funnel in config.funnels.items():
-        unit = Codes.of(p.table["session_id"]).codes if funnel.by == "session" else p.ident
-        in_day = (p.times >= day_ms) & (p.times < day_ms + DAY_MS)
-        first_rows = np.flatnonzero(pc.equal(types, funnel.steps[0]).to_numpy(zero_copy_only=False) & in_day)
+        if funnel.by == "session" and sessions is None:
+            sessions = _codes(p.table["session_id"]).codes
+        unit = sessions if funnel.by == "session" and sessions is not None else p.ident
+        first_rows = np.flatnonzero(types.is_(funnel.steps[0]) & in_day)
         if len(first_rows) == 0:
             continue
-        units, entering = _earliest_per_code(unit[first_rows], p.times[first_rows], tie[first_rows])
+        units, entering = _earliest_per_code(unit[first_rows], p.times[first_rows], p.ids_of(first_rows))
         entering = first_rows[entering]
         t0 = p.times[entering]
         deadline = t0 + funnel.window_minutes * 60_000
@@ -427,7 +566,7 @@ def funnel_daily(raw: pa.Table, config: AppConfig, day_ms: int) -> pa.Table:
         alive = np.ones(len(units), dtype=bool)
         reached = [alive.copy()]
         for step in funnel.steps[1:]:
-            rows = np.flatnonzero(pc.equal(types, step).to_numpy(zero_copy_only=False))
+            rows = np.flatnonzero(types.is_(step))
             slot = np.searchsorted(units, unit[rows])
             ok = (slot < len(units)) & (units[np.minimum(slot, len(units) - 1)] == unit[rows])
             rows, slot = rows[ok], slot[ok]
@@ -489,11 +628,12 @@ def _user_metric(
 
 def experiment_daily(raw: pa.Table, config: AppConfig, day_ms: int, assignments: pa.Table) -> pa.Table:
     """Per-variant sufficient statistics of the day's active assigned users."""
-    p = Deduped(raw, config)
-    if p.table.num_rows == 0 or assignments.num_rows == 0 or not config.experiments.metrics:
-        return EXPERIMENT_DAILY.empty_table()
-    user_hash = p.table["user_hash"].combine_chunks()
-    # one variant per user and experiment: the earliest assignment (a repeated export row counts once)
+    return experiments_from(_one_table(raw), config, day_ms, lambda: assignments)
+
+
+def _unique_assignments(assignments: pa.Table) -> pa.Table:
+    """experiment_id, variant_id, user_hash: one variant per user and experiment, the earliest
+    assignment's (a repeated export row counts once)."""
     ordered = assignments.sort_by(
         [
             ("experiment_id", "ascending"),
@@ -507,16 +647,24 @@ def experiment_daily(raw: pa.Table, config: AppConfig, day_ms: int, assignments:
         .aggregate([("variant_id", "first")])
         .rename_columns(["experiment_id", "user_hash", "variant_id"])
     )
-    unique_assignments = first.filter(pc.is_valid(first["user_hash"])).select(
-        ["experiment_id", "variant_id", "user_hash"]
-    )
-    assigned_users = pc.unique(unique_assignments["user_hash"])
-    member = pc.fill_null(pc.is_in(user_hash, assigned_users), False).to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(member)
-    if len(rows) == 0:
+    return first.filter(pc.is_valid(first["user_hash"])).select(["experiment_id", "variant_id", "user_hash"])
+
+
+def experiments_from(
+    source: Source, config: AppConfig, day_ms: int, assignments: Callable[[], pa.Table]
+) -> pa.Table:
+    """experiment_daily of the day `source` reads: nothing is read (assignments neither) without
+    experiment metrics, and no raw row without assigned users; then only the assigned users' rows."""
+    if not config.experiments.metrics:
         return EXPERIMENT_DAILY.empty_table()
-    active = p.table.take(pa.array(rows))
-    users = Codes.of(active["user_hash"])
+    unique_assignments = _unique_assignments(assignments())
+    assigned_users = pc.unique(unique_assignments["user_hash"])
+    if len(assigned_users) == 0:
+        return EXPERIMENT_DAILY.empty_table()
+    active = _read(source, config, experiment_need(config, assigned_users)).table
+    if active.num_rows == 0:
+        return EXPERIMENT_DAILY.empty_table()
+    users = _codes(active["user_hash"])  # the active assigned users: every row is one's
     active_values = TableValues(active)
     parts: list[dict[str, Any]] = []
     for metric in config.experiments.metrics:

@@ -15,7 +15,7 @@ from liveops.models.app_config import AppConfig
 from liveops.rollups import embedded
 from liveops.rollups.embedded import DAY_MS
 from liveops.rollups.prepare import columns_for
-from liveops.rollups.schema import TS
+from liveops.rollups.schema import EXPERIMENT_DAILY, FUNNEL_DAILY, SPAN_DAILY, TS
 
 
 class Engine(Protocol):
@@ -55,18 +55,15 @@ class EmbeddedEngine:
         self._raw = raw
         self._assignments = assignments
 
-    def _read(self, config: AppConfig, start_ms: int, end_ms: int) -> pa.Table:
-        """The period's raw rows, only the columns the rollups use (no payload text; strings as
-        dictionaries), trimmed file by file: memory holds the period's narrow rows only."""
-        files = self._raw.iter_days(config.app_id, day_of(start_ms), day_of(end_ms - 1), columns_for(config))
-        tables = [within(table, start_ms, end_ms) for table in files]
-        return pa.concat_tables(tables) if tables else self._empty(config)
+    def _period(self, config: AppConfig, start_ms: int, end_ms: int) -> embedded.Source:
+        """The period's raw files with the given columns, one at a time, each trimmed to the period;
+        each call reads them again."""
 
-    @staticmethod
-    def _empty(config: AppConfig) -> pa.Table:
-        from liveops.domain.raw_batch import RAW_EVENTS_SCHEMA
+        def tables(columns: Sequence[str]) -> Iterator[pa.Table]:
+            files = self._raw.iter_days(config.app_id, day_of(start_ms), day_of(end_ms - 1), columns)
+            return (within(table, start_ms, end_ms) for table in files)
 
-        return RAW_EVENTS_SCHEMA.empty_table().select(columns_for(config))
+        return tables
 
     def rollup(self, config: AppConfig, start_ms: int, end_ms: int, granularity_ms: int) -> pa.Table:
         # file by file: memory holds one file's raw columns at a time, not the period's
@@ -74,14 +71,26 @@ class EmbeddedEngine:
         tables = (within(table, start_ms, end_ms) for table in files)
         return embedded.rollups(tables, config, [granularity_ms])[granularity_ms]
 
+    # The other daily tables read nothing when none of theirs is configured, else only the rows
+    # they need (their event types, assigned users), file by file, deduplicated as if every row were.
     def span_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
+        if not config.spans:
+            return SPAN_DAILY.empty_table()
         back = span_lookback_days(config) * DAY_MS
-        return embedded.span_daily(self._read(config, day_ms - back, day_ms + DAY_MS), config, day_ms)
+        return embedded.spans_from(self._period(config, day_ms - back, day_ms + DAY_MS), config, day_ms)
 
     def funnel_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
+        if not config.funnels:
+            return FUNNEL_DAILY.empty_table()
         ahead = funnel_lookahead_days(config) * DAY_MS
-        return embedded.funnel_daily(self._read(config, day_ms, day_ms + DAY_MS + ahead), config, day_ms)
+        return embedded.funnels_from(self._period(config, day_ms, day_ms + DAY_MS + ahead), config, day_ms)
 
     def experiment_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
-        raw = self._read(config, day_ms, day_ms + DAY_MS)
-        return embedded.experiment_daily(raw, config, day_ms, self._assignments(config.app_id))
+        if not config.experiments.metrics:
+            return EXPERIMENT_DAILY.empty_table()
+        return embedded.experiments_from(
+            self._period(config, day_ms, day_ms + DAY_MS),
+            config,
+            day_ms,
+            lambda: self._assignments(config.app_id),
+        )

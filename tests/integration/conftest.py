@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from liveops import aws, wiring
+from liveops.local.fake_discord import FakeDiscord
 from liveops.local.provision import provision
 from liveops.local.runtime import LocalFunction
 from liveops.local.stack import LOCAL_CREDENTIALS
@@ -92,3 +93,19 @@ def game(stack: AwsStack) -> str:
     store = wiring.apps_store()
     apply_config(store, load_app_config(GAME_CONFIG))
     return create_key(store, "test-game").api_key
+
+
+@pytest.fixture
+def fake_discord(stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDiscord]:
+    """The fake Discord as the deployment's Discord API, with a bot token in SSM."""
+    fake = FakeDiscord().start()
+    aws.client("ssm").put_parameter(
+        Name=stack.ctx.parameters["DiscordBotTokenParameterName"], Value="test-bot-token", Type="SecureString"
+    )
+    monkeypatch.setenv("DISCORD_API_BASE_URL", fake.url)
+    get_settings.cache_clear()
+    wiring.reset()
+    try:
+        yield fake
+    finally:
+        fake.stop()

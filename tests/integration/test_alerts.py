@@ -72,6 +72,19 @@ def app_config(webhook_url: str | None) -> dict[str, Any]:
     }
 
 
+def alerts_job(now: datetime) -> AlertsJob:
+    """The alerts job on the stack's stores, its clock stopped at `now`."""
+    return AlertsJob(
+        wiring.apps_store(),
+        wiring.threshold_service(),
+        wiring.incident_service(),
+        wiring.incidents_store(),
+        wiring.curated_lake(),
+        wiring.job_state(),
+        clock=lambda: now,
+    )
+
+
 @dataclass
 class Env:
     stack: AwsStack
@@ -86,16 +99,7 @@ class Env:
         return status, out
 
     def alerts(self, now: datetime = NOW, **options: Any) -> dict[str, Any]:
-        job = AlertsJob(
-            wiring.apps_store(),
-            wiring.threshold_service(),
-            wiring.incident_service(),
-            wiring.incidents_store(),
-            wiring.curated_lake(),
-            wiring.job_state(),
-            clock=lambda: now,
-        )
-        report = job.run(APP, options)
+        report = alerts_job(now).run(APP, options)
         assert report["apps"][APP]["status"] == "ok", report
         return report["apps"][APP]
 

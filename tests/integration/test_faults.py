@@ -19,7 +19,6 @@ import boto3
 import pytest
 
 from liveops import aws, wiring
-from liveops.jobs.alerts import AlertsJob
 from liveops.local.faults import FAULT_KINDS, Call, FaultInjector
 from liveops.local.loadtest import lake_event_ids, rollup_total
 from liveops.models.app_config import load_app_config
@@ -385,16 +384,7 @@ def test_a_run_killed_halfway_is_completed_once_its_lease_expires(
 
 
 def alerts_run(now: datetime) -> dict[str, Any]:
-    job = AlertsJob(
-        wiring.apps_store(),
-        wiring.threshold_service(),
-        wiring.incident_service(),
-        wiring.incidents_store(),
-        wiring.curated_lake(),
-        wiring.job_state(),
-        clock=lambda: now,
-    )
-    report: dict[str, Any] = job.run(test_alerts.APP, {})["apps"][test_alerts.APP]
+    report: dict[str, Any] = test_alerts.alerts_job(now).run(test_alerts.APP, {})["apps"][test_alerts.APP]
     return report
 
 

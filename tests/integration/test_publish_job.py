@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -274,22 +274,6 @@ def _raise(*args: Any, **kwargs: Any) -> int:
     raise ConnectionError("injected upload failure")
 
 
-@pytest.fixture
-def fake_discord(stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDiscord]:
-    """The fake Discord as the deployment's Discord API, with a bot token in SSM."""
-    fake = FakeDiscord().start()
-    aws.client("ssm").put_parameter(
-        Name=stack.ctx.parameters["DiscordBotTokenParameterName"], Value="test-bot-token", Type="SecureString"
-    )
-    monkeypatch.setenv("DISCORD_API_BASE_URL", fake.url)
-    get_settings.cache_clear()
-    wiring.reset()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
 def test_a_failed_publish_notifies_the_alert_channel_and_fails_the_invocation(
     stack: AwsStack, published_app: str, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -349,7 +333,6 @@ def test_k_anonymity_applies_to_the_published_figures(
     stack: AwsStack, published_app: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("METRICS_KANON_MIN", "50")
-    from liveops.settings import get_settings
 
     get_settings.cache_clear()
     wiring.reset()
@@ -386,7 +369,6 @@ def test_the_uploaded_dashboard_holds_no_group_under_k(
     """What readers download (data.json, every CSV, the page): with 12 players, k = 12 shows the
     win rate, k = 13 leaves out every group, in every file."""
     monkeypatch.setenv("METRICS_KANON_MIN", str(kanon))
-    from liveops.settings import get_settings
 
     get_settings.cache_clear()
     wiring.reset()

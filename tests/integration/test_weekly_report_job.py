@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from liveops import aws, wiring
+from liveops import wiring
 from liveops.discord.rest import DiscordRest, Response
 from liveops.jobs import JobError
 from liveops.jobs.weekly_report import WeeklyReportJob
 from liveops.local.fake_discord import FakeDiscord
 from liveops.services.apps import apply_config, parse_config_file
-from liveops.settings import get_settings
-from tests.integration.conftest import AwsStack
 
 ROOT = Path(__file__).resolve().parents[2]
 ASH = parse_config_file(ROOT / "examples" / "apps" / "ash-bot.yaml")
@@ -30,19 +27,10 @@ MONDAY_9 = datetime(2026, 11, 30, 9, 0, 5, tzinfo=UTC)
 
 
 @pytest.fixture
-def fake(stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDiscord]:
-    fake = FakeDiscord().start()
-    aws.client("ssm").put_parameter(
-        Name=stack.ctx.parameters["DiscordBotTokenParameterName"], Value="test-bot-token", Type="SecureString"
-    )
-    monkeypatch.setenv("DISCORD_API_BASE_URL", fake.url)
-    get_settings.cache_clear()
-    wiring.reset()
+def fake(fake_discord: FakeDiscord) -> FakeDiscord:
+    """The fake Discord, and Ash-Bot's config applied."""
     apply_config(wiring.apps_store(), ASH)
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    return fake_discord
 
 
 def job_at(now: datetime) -> WeeklyReportJob:

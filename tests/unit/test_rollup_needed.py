@@ -148,24 +148,31 @@ FILE_2 = [
 ]
 
 
-def test_a_copy_of_another_type_decides_which_copy_counts() -> None:
-    files = Files([FILE_1, FILE_2])
-    engine = engine_of(files)
-    every_row = files.rows(DAY, DAY + data.DAY_MS)
-    spans = engine.span_daily(data.CONFIG, DAY)
-    assert_same("span_daily", spans, REF.span_daily(files.rows(*span_period(DAY)), DAY), SPAN_DAILY)
+def assert_tables_of_the_contract(engine: EmbeddedEngine, files: Files, day: int) -> pa.Table:
+    """span, funnel and experiment tables of `day` (read in that order) equal the contract's over
+    every row of their periods; returns the span table."""
+    spans = engine.span_daily(data.CONFIG, day)
+    assert_same("span_daily", spans, REF.span_daily(files.rows(*span_period(day)), day), SPAN_DAILY)
     assert_same(
         "funnel_daily",
-        engine.funnel_daily(data.CONFIG, DAY),
-        REF.funnel_daily(files.rows(*funnel_period(DAY)), DAY),
+        engine.funnel_daily(data.CONFIG, day),
+        REF.funnel_daily(files.rows(*funnel_period(day)), day),
         FUNNEL_DAILY,
     )
     assert_same(
         "experiment_daily",
-        engine.experiment_daily(data.CONFIG, DAY),
-        REF.experiment_daily(every_row, DAY, data.RANDOM_ASSIGNED),
+        engine.experiment_daily(data.CONFIG, day),
+        REF.experiment_daily(files.rows(day, day + data.DAY_MS), day, data.RANDOM_ASSIGNED),
         EXPERIMENT_DAILY,
     )
+    return spans
+
+
+def test_a_copy_of_another_type_decides_which_copy_counts() -> None:
+    files = Files([FILE_1, FILE_2])
+    engine = engine_of(files)
+    every_row = files.rows(DAY, DAY + data.DAY_MS)
+    spans = assert_tables_of_the_contract(engine, files, DAY)
     # the figures themselves: r1 runs 20 minutes (from x2, not x1), r2 5, r3 none, r4 20
     run_time = spans.filter(pc.and_(pc.equal(spans["span"], "run_time"), pc.equal(spans["dim_name"], "*")))
     total = run_time.to_pylist()[0]
@@ -231,24 +238,7 @@ def test_files_read_by_the_engine_equal_the_reference(rows: list[Row], pieces: i
     files = Files(by_day(rows, pieces, seed))
     engine = engine_of(files)
     for day in data.DAYS_MS:
-        assert_same(
-            "span_daily",
-            engine.span_daily(data.CONFIG, day),
-            REF.span_daily(files.rows(*span_period(day)), day),
-            SPAN_DAILY,
-        )
-        assert_same(
-            "funnel_daily",
-            engine.funnel_daily(data.CONFIG, day),
-            REF.funnel_daily(files.rows(*funnel_period(day)), day),
-            FUNNEL_DAILY,
-        )
-        assert_same(
-            "experiment_daily",
-            engine.experiment_daily(data.CONFIG, day),
-            REF.experiment_daily(files.rows(day, day + data.DAY_MS), day, data.RANDOM_ASSIGNED),
-            EXPERIMENT_DAILY,
-        )
+        assert_tables_of_the_contract(engine, files, day)
 
 
 # ------------------------------------------------------------------------------ nothing to read

@@ -15,7 +15,7 @@ from liveops.models.app_config import AppConfig
 from liveops.rollups import embedded
 from liveops.rollups.embedded import DAY_MS
 from liveops.rollups.prepare import columns_for
-from liveops.rollups.schema import EXPERIMENT_DAILY, FUNNEL_DAILY, SPAN_DAILY, TS
+from liveops.rollups.schema import TS
 
 
 class Engine(Protocol):
@@ -67,27 +67,21 @@ class EmbeddedEngine:
 
     def rollup(self, config: AppConfig, start_ms: int, end_ms: int, granularity_ms: int) -> pa.Table:
         # file by file: memory holds one file's raw columns at a time, not the period's
-        files = self._raw.iter_days(config.app_id, day_of(start_ms), day_of(end_ms - 1), columns_for(config))
-        tables = (within(table, start_ms, end_ms) for table in files)
+        tables = self._period(config, start_ms, end_ms)(columns_for(config))
         return embedded.rollups(tables, config, [granularity_ms])[granularity_ms]
 
-    # The other daily tables read nothing when none of theirs is configured, else only the rows
-    # they need (their event types, assigned users), file by file, deduplicated as if every row were.
+    # The other daily tables read their period lazily: `embedded` reads nothing when none of theirs
+    # is configured, else only the rows they need (their event types, assigned users), file by
+    # file, deduplicated as if every row were.
     def span_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
-        if not config.spans:
-            return SPAN_DAILY.empty_table()
         back = span_lookback_days(config) * DAY_MS
         return embedded.spans_from(self._period(config, day_ms - back, day_ms + DAY_MS), config, day_ms)
 
     def funnel_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
-        if not config.funnels:
-            return FUNNEL_DAILY.empty_table()
         ahead = funnel_lookahead_days(config) * DAY_MS
         return embedded.funnels_from(self._period(config, day_ms, day_ms + DAY_MS + ahead), config, day_ms)
 
     def experiment_daily(self, config: AppConfig, day_ms: int) -> pa.Table:
-        if not config.experiments.metrics:
-            return EXPERIMENT_DAILY.empty_table()
         return embedded.experiments_from(
             self._period(config, day_ms, day_ms + DAY_MS),
             config,
